@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Any
 
 import click
-import typer
 
-from tipstaff.engine.calendar import load_court
+from tipstaff.engine.calendar import list_courts, load_court
 from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.timecalc import (
     SERVICES,
@@ -26,50 +25,44 @@ from tipstaff.engine.timecalc import (
 )
 from tipstaff.when import parse_when
 
-app = typer.Typer(
-    name="tipstaff",
-    help="Keeps court protective orders and filing deadlines in compliance.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+@click.group(name="tipstaff", context_settings={"help_option_names": ["-h", "--help"]})
+def app() -> None:
+    """Keeps court protective orders and filing deadlines in compliance."""
 
-CourtOpt = Annotated[str, typer.Option("--court", envvar="TIPSTAFF_COURT",
-                                       help="Court calendar id (see `tipstaff courts`).")]
+
+def court_option(function: Any) -> Any:
+    """--court, falling back to TIPSTAFF_COURT, default ed-cal."""
+    return click.option("--court", envvar="TIPSTAFF_COURT", default="ed-cal", show_default=True,
+                        help="Court calendar id (see `tipstaff courts`).")(function)
 
 
 @app.command()
-def due(
-    trigger: Annotated[str, typer.Option(
-        "--trigger", envvar="TIPSTAFF_TRIGGER",
-        help="Day of the triggering event (YYYY-MM-DD), or its instant for --hours "
-             "(YYYY-MM-DDTHH:MM with an offset, or without one for the court's local time).")],
-    court: CourtOpt = "ed-cal",
-    days: Annotated[int | None, typer.Option(
-        "--days", help="Period in calendar days; negative = before the event.")] = None,
-    hours: Annotated[int | None, typer.Option(
-        "--hours", help="Period in hours (FRCP 6(a)(2)); negative = before.")] = None,
-    court_days: Annotated[int | None, typer.Option(
-        "--court-days", help="Period in California court days; negative = before.")] = None,
-    system: Annotated[str | None, typer.Option(
-        "--system", envvar="TIPSTAFF_SYSTEM",
-        help=f"Computation system ({'|'.join(SYSTEMS)}); defaults to the court's.")] = None,
-    service: Annotated[str, typer.Option(
-        "--service", envvar="TIPSTAFF_SERVICE",
-        help=f"How the triggering paper was served ({'|'.join(SERVICES)}).")] = "none",
-    later_of_dates: Annotated[list[str] | None, typer.Option(
-        "--later-of", help="Another anchor date; the period runs from whichever is later "
-                           "(repeatable).")] = None,
-    no_state_holidays: Annotated[bool, typer.Option(
-        "--no-state-holidays", help="Count federal holidays only (FRCP 6(a)(6)(C) off).")]
-        = False,
-    paper: Annotated[bool, typer.Option(
-        "--paper", help="The last day ends when the clerk's office closes (FRCP 6(a)(4)(B)), "
-                        "not at midnight.")] = False,
-    explain: Annotated[bool, typer.Option(
-        "--explain", help="Show every step with the rule that justified it.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-) -> None:
+@click.option("--trigger", envvar="TIPSTAFF_TRIGGER", required=True,
+              help="Day of the triggering event (YYYY-MM-DD), or its instant for --hours "
+                   "(YYYY-MM-DDTHH:MM with an offset, or without one for the court's local "
+                   "time).")
+@court_option
+@click.option("--days", type=int, help="Period in calendar days; negative = before the event.")
+@click.option("--hours", type=int, help="Period in hours (FRCP 6(a)(2)); negative = before.")
+@click.option("--court-days", "court_days", type=int,
+              help="Period in California court days; negative = before.")
+@click.option("--system", envvar="TIPSTAFF_SYSTEM", type=click.Choice(SYSTEMS),
+              help="Computation system; defaults to the court's.")
+@click.option("--service", envvar="TIPSTAFF_SERVICE", type=click.Choice(SERVICES),
+              default="none", show_default=True,
+              help="How the triggering paper was served on the party who must act.")
+@click.option("--later-of", "later_of_dates", multiple=True,
+              help="Another anchor date; the period runs from whichever is later (repeatable).")
+@click.option("--no-state-holidays", is_flag=True,
+              help="Count federal holidays only (FRCP 6(a)(6)(C) off).")
+@click.option("--paper", is_flag=True,
+              help="The last day ends when the clerk's office closes (FRCP 6(a)(4)(B)), not at "
+                   "midnight.")
+@click.option("--explain", is_flag=True, help="Show every step with the rule that justified it.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def due(trigger: str, court: str, days: int | None, hours: int | None, court_days: int | None,
+        system: str | None, service: str, later_of_dates: tuple[str, ...],
+        no_state_holidays: bool, paper: bool, explain: bool, as_json: bool) -> None:
     """Compute the last day (and instant) to act after, or before, an event."""
     periods = {"--days": days, "--hours": hours, "--court-days": court_days}
     given = [(name, value) for name, value in periods.items() if value is not None]
@@ -79,9 +72,8 @@ def due(
     assert amount is not None
     unit = {"--days": "days", "--hours": "hours", "--court-days": "court_days"}[name]
     calendar = load_court(court)
-    anchors = [trigger, *(later_of_dates or [])]
     parts: list[tuple[str, Deadline]] = []
-    for text in anchors:
+    for text in (trigger, *later_of_dates):
         when = parse_when(text, zone=calendar.zone, want_time=unit == "hours")
         deadline = compute(court=calendar, trigger=when, amount=amount, unit=unit,
                            system=system, service=service,
@@ -93,38 +85,37 @@ def due(
         payload = result.to_dict()
         payload["request"] = {"court": calendar.id, "trigger": trigger, "amount": amount,
                               "unit": unit, "system": system or calendar.system,
-                              "service": service, "later_of": later_of_dates or [],
+                              "service": service, "later_of": list(later_of_dates),
                               "state_holidays": not no_state_holidays}
-        typer.echo(json.dumps(payload, indent=2))
+        click.echo(json.dumps(payload, indent=2))
         return
-    typer.echo(f"{fmt(result.due_date)}  (due {result.due_at.format('YYYY-MM-DD HH:mm:ss zz')})")
+    click.echo(f"{fmt(result.due_date)}  (due {result.due_at.format('YYYY-MM-DD HH:mm:ss zz')})")
     if result.earliest_safe != result.due_date:
-        typer.echo(f"earliest safe date: {fmt(result.earliest_safe)}")
+        click.echo(f"earliest safe date: {fmt(result.earliest_safe)}")
     if explain:
         for line in explain_lines(result):
-            typer.echo(f"  {line}")
+            click.echo(f"  {line}")
     for flag in result.flags:
-        typer.echo(f"  unsettled ({flag.id}): {flag.text}")
+        click.echo(f"  unsettled ({flag.id}): {flag.text}")
 
 
 @app.command()
-def holidays(
-    year: Annotated[int, typer.Option("--year", envvar="TIPSTAFF_YEAR", help="Calendar year.")],
-    court: CourtOpt = "ed-cal",
-    as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout.")] = False,
-) -> None:
+@click.option("--year", envvar="TIPSTAFF_YEAR", type=int, required=True, help="Calendar year.")
+@court_option
+@click.option("--json", "as_json", is_flag=True, help="A JSON list on stdout.")
+def holidays(year: int, court: str, as_json: bool) -> None:
     """List a court's legal holidays for a year: why each counts and in which direction."""
     calendar = load_court(court)
     rows = calendar.holidays(year)
     if as_json:
-        typer.echo(json.dumps([_holiday_json(h) for h in rows], indent=2))
+        click.echo(json.dumps([_holiday_json(h) for h in rows], indent=2))
         return
-    typer.echo(f"{calendar.name} ({calendar.id}) — legal holidays in {year}")
+    click.echo(f"{calendar.name} ({calendar.id}) — legal holidays in {year}")
     for h in rows:
         direction = "both directions" if not h.forward_only else "forward periods only"
         status = f"; UNSETTLED ({h.unsettled}), not counted by default" if h.unsettled else ""
-        typer.echo(f"  {fmt(h.day)}  {h.name}  [{h.source}; {direction}{status}]")
-        typer.echo(f"      {h.reason}")
+        click.echo(f"  {fmt(h.day)}  {h.name}  [{h.source}; {direction}{status}]")
+        click.echo(f"      {h.reason}")
 
 
 def _holiday_json(h: Any) -> dict[str, Any]:
@@ -137,36 +128,29 @@ def _holiday_json(h: Any) -> dict[str, Any]:
 @app.command()
 def courts() -> None:
     """List the court calendars Tipstaff knows."""
-    from tipstaff.engine.calendar import list_courts
-
     for court_id in list_courts():
         calendar = load_court(court_id)
-        typer.echo(f"{court_id:12} {calendar.system:7} {calendar.zone:22} {calendar.name}")
+        click.echo(f"{court_id:12} {calendar.system:7} {calendar.zone:22} {calendar.name}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one line on stderr and return 2."""
-    command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="tipstaff", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        # click raises this after printing nothing in non-standalone mode
-        typer.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-        return 2
+        result = app.main(args=argv, prog_name="tipstaff", standalone_mode=False)
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        typer.echo(f"tipstaff: error: {exc.format_message()}{hint}", err=True)
+        click.echo(f"tipstaff: error: {exc.format_message()}{hint}", err=True)
         return 2
     except click.exceptions.Abort:
-        typer.echo("tipstaff: aborted", err=True)
+        click.echo("tipstaff: aborted", err=True)
         return 130
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except TipstaffError as exc:
-        typer.echo(f"tipstaff: error: {exc}", err=True)
+        click.echo(f"tipstaff: error: {exc}", err=True)
         return 2
     except click.ClickException as exc:
-        typer.echo(f"tipstaff: error: {exc.format_message()}", err=True)
+        click.echo(f"tipstaff: error: {exc.format_message()}", err=True)
         return exc.exit_code
     return int(result) if isinstance(result, int) else 0
 

@@ -506,7 +506,7 @@ def _why_closed(court: CourtCalendar, day: dt.date, *, forward: bool, state_holi
                                include_unsettled=include_unsettled)
     if holiday is None:
         return "a day the court is closed"
-    return f"{holiday.name}: {holiday.reason}"
+    return f"{holiday.name}, a legal holiday ({holiday.reason})"
 
 
 def _roll(req: Request, due: dt.date, direction: int, closed: frozenset[dt.date],
