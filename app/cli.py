@@ -25,6 +25,7 @@ from tipstaff.engine.timecalc import (
 )
 from tipstaff.when import parse_when
 
+
 @click.group(name="tipstaff", context_settings={"help_option_names": ["-h", "--help"]})
 def app() -> None:
     """Keeps court protective orders and filing deadlines in compliance."""

@@ -31,6 +31,7 @@ from durable import engine as durable_engine
 
 from tipstaff.engine.errors import TipstaffError
 
+
 class RuleActionError(TipstaffError, RuntimeError):
     """An action inside durable_rules failed; the engine had stored, not raised, the error."""
 

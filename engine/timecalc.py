@@ -29,7 +29,7 @@ from typing import Any, Literal, get_args
 import pendulum
 
 from tipstaff.engine.calendar import CourtCalendar, Holiday
-from tipstaff.engine.errors import InputError, OutOfCoverageError
+from tipstaff.engine.errors import InputError
 
 Unit = Literal["days", "hours", "court_days"]
 System = Literal["frcp", "frap", "ca-ccp", "scotus"]
@@ -45,7 +45,8 @@ SERVICES: tuple[str, ...] = get_args(Service)
 
 FRCP_2009 = dt.date(2009, 12, 1)  # FRCP 6(a) / FRAP 26(a) rewritten; "days are days"
 FRCP_2016 = dt.date(2016, 12, 1)  # FRCP 6(d) / FRAP 26(c) drop electronic service from +3
-FRCP_2005 = dt.date(2005, 12, 1)  # FRCP 6(e) (now 6(d)): "+3 after the period would otherwise expire"
+FRCP_2005 = dt.date(2005, 12, 1)  # FRCP 6(e) (now 6(d)): +3 "after the period would otherwise
+#                                    expire"; before then the order of operations differed
 
 _WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -366,7 +367,7 @@ def _request(court: CourtCalendar, trigger: dt.date | dt.datetime, amount: int, 
             raise InputError(f"the trigger {trigger.isoformat()} has no time zone offset; "
                              "give one (e.g. -08:00) so the instant is not guessed")
         trigger_at = pendulum.instance(trigger).in_timezone(court.zone)
-        day = trigger_at.date()
+        day = dt.date(trigger_at.year, trigger_at.month, trigger_at.day)
     else:
         day = trigger
     if unit == "hours" and trigger_at is None:
