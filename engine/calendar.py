@@ -88,21 +88,18 @@ class CourtCalendar:
     _sets: dict[tuple[bool, bool, bool], frozenset[dt.date]] = field(default_factory=dict,
                                                                      repr=False)
     _inaccessible: dict[dt.date, Closure] = field(default_factory=dict, repr=False)
+    first_day: dt.date = field(init=False)
+    last_day: dt.date = field(init=False)
 
     def __post_init__(self) -> None:
+        # Plain attributes, not properties: check_covered is on the hot path.
+        self.first_day = dt.date(self.first_year, 1, 1)
+        self.last_day = dt.date(self.last_year, 12, 31)
         for holiday in self._generate():
             self._by_day.setdefault(holiday.day, []).append(holiday)
         for closure in self.closures:
             if closure.kind == "inaccessible":
                 self._inaccessible[closure.day] = closure
-
-    @property
-    def first_day(self) -> dt.date:
-        return dt.date(self.first_year, 1, 1)
-
-    @property
-    def last_day(self) -> dt.date:
-        return dt.date(self.last_year, 12, 31)
 
     def check_covered(self, day: dt.date) -> None:
         """Refuse a day outside the years this calendar covers (never guess)."""

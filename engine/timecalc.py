@@ -42,12 +42,19 @@ Filing = Literal["electronic", "paper"]
 UNITS: tuple[str, ...] = get_args(Unit)
 SYSTEMS: tuple[str, ...] = get_args(System)
 SERVICES: tuple[str, ...] = get_args(Service)
+FILINGS: tuple[str, ...] = get_args(Filing)
+_UNIT_SET = frozenset(UNITS)
+_SYSTEM_SET = frozenset(SYSTEMS)
+_SERVICE_SET = frozenset(SERVICES)
+_FILING_SET = frozenset(FILINGS)
 
 FRCP_2009 = dt.date(2009, 12, 1)  # FRCP 6(a) / FRAP 26(a) rewritten; "days are days"
 FRCP_2016 = dt.date(2016, 12, 1)  # FRCP 6(d) / FRAP 26(c) drop electronic service from +3
 FRCP_2005 = dt.date(2005, 12, 1)  # FRCP 6(e) (now 6(d)): +3 "after the period would otherwise
 #                                    expire"; before then the order of operations differed
 
+_ONE_DAY = dt.timedelta(days=1)
+_MINUS_ONE_DAY = dt.timedelta(days=-1)
 _WEEKDAY = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -81,19 +88,25 @@ class Alternative:
     reading: str
 
 
-@dataclass(frozen=True, slots=True)
 class Request:
-    """The inputs of one period computation, normalised."""
+    """The inputs of one period computation, normalised (a plain slotted class: it is built
+    on the hot path, where a frozen dataclass costs a third of the computation)."""
 
-    court: CourtCalendar
-    trigger: dt.date
-    trigger_at: dt.datetime | None  # aware, in the court's zone; hours periods only
-    amount: int
-    unit: str
-    system: str
-    service: str
-    state_holidays: bool
-    filing: str
+    __slots__ = ("amount", "court", "filing", "service", "state_holidays", "system",
+                 "trigger", "trigger_at", "unit")
+
+    def __init__(self, court: CourtCalendar, trigger: dt.date, trigger_at: dt.datetime | None,
+                 amount: int, unit: str, system: str, service: str, state_holidays: bool,
+                 filing: str) -> None:
+        self.court = court
+        self.trigger = trigger
+        self.trigger_at = trigger_at  # aware, in the court's zone; hours periods only
+        self.amount = amount
+        self.unit = unit
+        self.system = system
+        self.service = service
+        self.state_holidays = state_holidays
+        self.filing = filing
 
 
 class Deadline:
@@ -110,16 +123,22 @@ class Deadline:
         self.court = court
         self.due_date = due_date
         self.filing = filing
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[str, Any] | None = None  # created on first explanation
 
     # -- explanation, built lazily ---------------------------------------------------------
     def _explain(self) -> tuple[list[Step], list[Flag], list[Alternative]]:
         raise NotImplementedError
 
+    def _memo(self) -> dict[str, Any]:
+        if self._cache is None:
+            self._cache = {}
+        return self._cache
+
     def _explained(self) -> tuple[list[Step], list[Flag], list[Alternative]]:
-        if "explained" not in self._cache:
-            self._cache["explained"] = self._explain()
-        result: tuple[list[Step], list[Flag], list[Alternative]] = self._cache["explained"]
+        memo = self._memo()
+        if "explained" not in memo:
+            memo["explained"] = self._explain()
+        result: tuple[list[Step], list[Flag], list[Alternative]] = memo["explained"]
         return result
 
     @property
@@ -145,9 +164,10 @@ class Deadline:
     @property
     def due_at(self) -> pendulum.DateTime:
         """The last instant to act, in the court's zone (FRCP 6(a)(4))."""
-        if "due_at" not in self._cache:
-            self._cache["due_at"] = _end_of_day(self.court, self.due_date, self.filing)
-        value: pendulum.DateTime = self._cache["due_at"]
+        memo = self._memo()
+        if "due_at" not in memo:
+            memo["due_at"] = _end_of_day(self.court, self.due_date, self.filing)
+        value: pendulum.DateTime = memo["due_at"]
         return value
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,7 +200,11 @@ class ComputedDeadline(Deadline):
 
     def __init__(self, request: Request, due_date: dt.date, due_instant: dt.datetime | None
                  ) -> None:
-        super().__init__(court=request.court, due_date=due_date, filing=request.filing)
+        # Deadline.__init__ inlined: this runs once per computation on the hot path.
+        self.court = request.court
+        self.due_date = due_date
+        self.filing = request.filing
+        self._cache = None
         self.request = request
         self._due_instant = due_instant
 
@@ -315,6 +339,9 @@ def compute(
     :class:`OutOfCoverageError` outside the calendar's years.
     """
     request = _request(court, trigger, amount, unit, system, service, state_holidays, filing)
+    if request.unit == "days" and request.trigger >= FRCP_2009 and request.system in (
+            "frcp", "frap", "scotus"):
+        return ComputedDeadline(request, _run_federal_days(request, None, False), None)
     due, instant = _run(request, None, include_unsettled=False)
     return ComputedDeadline(request, due, instant)
 
@@ -323,7 +350,7 @@ def fixed(*, court: CourtCalendar, day: dt.date, citation: str = "",
           filing: str = "electronic") -> FixedDeadline:
     """A date named by the order itself; it is not computed and (under FRCP) never rolled."""
     court.check_covered(day)
-    _check_choice("filing", filing, get_args(Filing))
+    _check_choice("filing", filing, FILINGS)
     return FixedDeadline(court=court, day=day, filing=filing, citation=citation)
 
 
@@ -355,14 +382,18 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 def _request(court: CourtCalendar, trigger: dt.date | dt.datetime, amount: int, unit: str,
              system: str | None, service: str, state_holidays: bool, filing: str) -> Request:
     system = system or court.system
-    _check_choice("unit", unit, UNITS)
-    _check_choice("system", system, SYSTEMS)
-    _check_choice("service", service, SERVICES)
-    _check_choice("filing", filing, get_args(Filing))
+    if unit not in _UNIT_SET:
+        _check_choice("unit", unit, UNITS)
+    if system not in _SYSTEM_SET:
+        _check_choice("system", system, SYSTEMS)
+    if service not in _SERVICE_SET:
+        _check_choice("service", service, SERVICES)
+    if filing not in _FILING_SET:
+        _check_choice("filing", filing, FILINGS)
     if amount == 0:
         raise InputError("a period of 0 is not a period; use a fixed date instead")
     trigger_at: dt.datetime | None = None
-    if isinstance(trigger, dt.datetime):
+    if type(trigger) is not dt.date and isinstance(trigger, dt.datetime):
         if trigger.tzinfo is None or trigger.utcoffset() is None:
             raise InputError(f"the trigger {trigger.isoformat()} has no time zone offset; "
                              "give one (e.g. -08:00) so the instant is not guessed")
@@ -385,7 +416,8 @@ def _request(court: CourtCalendar, trigger: dt.date | dt.datetime, amount: int, 
     if system == "ca-ccp" and service == "clerk":
         raise InputError("service by leaving with the clerk is an FRCP 5(b)(2)(D) method; "
                          "choose a CCP method (personal, mail, electronic, overnight, ...)")
-    court.check_covered(day)
+    if not court.first_day <= day <= court.last_day:
+        court.check_covered(day)
     if day < FRCP_2009 and system in ("frcp", "frap"):
         if unit == "hours":
             raise InputError(f"trigger {fmt(day)} is before 2009-12-01, when "
@@ -420,6 +452,9 @@ def _run(req: Request, trace: Trace, *, include_unsettled: bool
 
 def _closed(court: CourtCalendar, *, forward: bool, state_holidays: bool,
             include_unsettled: bool) -> frozenset[dt.date]:
+    cached = court._sets.get((forward, state_holidays, include_unsettled))
+    if cached is not None:
+        return cached
     return court.closed_days(forward=forward, state_holidays=state_holidays,
                              include_unsettled=include_unsettled)
 
@@ -430,14 +465,20 @@ def _uses_state(req: Request) -> bool:
 
 def _run_federal_days(req: Request, trace: Trace, include_unsettled: bool) -> dt.date:
     forward = req.amount > 0
-    closed = _closed(req.court, forward=forward, state_holidays=_uses_state(req),
-                     include_unsettled=include_unsettled)
+    uses_state = req.state_holidays and req.system != "scotus"
+    closed = req.court._sets.get((forward, uses_state, include_unsettled)) or _closed(
+        req.court, forward=forward, state_holidays=uses_state,
+        include_unsettled=include_unsettled)
     direction = 1 if forward else -1
     due = req.trigger + dt.timedelta(days=req.amount)
-    if trace is not None:
+    if trace is None:  # the fast path: the same roll as _roll, without the trace
+        step = _ONE_DAY if forward else _MINUS_ONE_DAY
+        while due.weekday() >= 5 or due in closed:
+            due += step
+    else:
         _trace_count(trace, req, due)
-    due = _roll(req, due, direction, closed, trace, include_unsettled)
-    extra = _federal_service_days(req)
+        due = _roll(req, due, direction, closed, trace, include_unsettled)
+    extra = 0 if req.service == "none" else _federal_service_days(req)
     if extra:
         before = due
         due = due + dt.timedelta(days=extra)
@@ -452,8 +493,11 @@ def _run_federal_days(req: Request, trace: Trace, include_unsettled: bool) -> dt
                     trace, include_unsettled)
     elif trace is not None and req.service not in ("none",):
         trace.append(Step(rule=_service_rule(req), text=_no_service_days_text(req)))
-    due = _inaccessible(req, due, closed, trace)
-    req.court.check_covered(due)
+    if req.court._inaccessible:
+        due = _inaccessible(req, due, closed, trace)
+    court = req.court
+    if not court.first_day <= due <= court.last_day:
+        court.check_covered(due)
     return due
 
 
