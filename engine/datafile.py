@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,10 +29,16 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys and keeps dates as strings."""
 
 
+# YAML 1.1 reads on/off/yes/no as booleans ("on: 2013-11-14" would become True) and
+# bare dates as timestamps; here only true/false are booleans and dates stay text.
+_BOOL = "tag:yaml.org,2002:bool"
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:timestamp", _BOOL)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_StrictLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                    list("tTfF"))
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> Node:
