@@ -7,7 +7,8 @@ findings with :mod:`tipstaff.engine.timecalc` for every date. Pure: ``at`` is an
 
 Statuses: ``not_triggered`` (what starts it has not happened), ``pending`` (running, or
 waiting on an anchor whose date is not yet known), ``satisfied``, ``overdue`` (due and not
-done), ``violated`` (a prohibition broken, or an obligation performed late).
+done), ``violated`` (a prohibition or condition broken). An obligation performed after its
+deadline is ``satisfied`` with ``late`` set, and the lateness is listed among the violations.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class TermFinding:
     anchor_steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provisional: bool = False
+    late: bool = False  # performed, but after the deadline (also listed as a violation)
 
     def reason(self) -> str:
         """A one-line reason for reports."""
@@ -75,7 +77,7 @@ class TermFinding:
             "id": self.term.id, "kind": self.term.kind, "status": self.status,
             "bearer": self.term.bearer,
             "due_date": self.due_date.isoformat() if self.due_date else None,
-            "due_at": self.due_at, "provisional": self.provisional,
+            "due_at": self.due_at, "provisional": self.provisional, "late": self.late,
             "outstanding": self.outstanding, "events": self.events,
             "reason": self.reason(), "notes": self.notes,
             "citation": {"label": self.term.citation.label(), "text": self.term.citation.text},
@@ -323,6 +325,8 @@ class _Case:
     def term_anchor(self, term_id: str) -> AnchorState:
         finding = self.term_finding(term_id)
         performed = self._performed_on.get(term_id)
+        if finding.status not in ("satisfied",):
+            performed = None
         if performed is None:
             return AnchorState("pending", note=f"{term_id} not yet performed")
         return AnchorState("occurred", performed, (Step(
@@ -353,7 +357,9 @@ class _Case:
                 state = "pending" if pending else "never"
                 return AnchorState(state, note="; ".join(p.note for p in parts if p.note))
             chosen = min(dated, key=lambda p: p.day or dt.date.max)
-        provisional = any(p.state == "provisional" for p in dated)
+        # A part that may still happen on an unknown date (an appeal not yet noticed) makes a
+        # later-of provisional: the date stands unless that part happens.
+        provisional = any(p.state == "provisional" for p in parts)
         notes = "; ".join(p.note for p in parts if p.note)
         assert chosen.day is not None
         summary = Step(rule=f"{word} of", text=f"Whichever occurs {word}: {fmt(chosen.day)}.")
@@ -584,7 +590,9 @@ class _Case:
                            anchor_steps, notes, provisional)
         if done_on is not None:
             if deadline is not None and done_on > deadline.due_date and not provisional:
-                base.status = "violated"
+                # Done now, but late: the term is satisfied and the breach stays on record.
+                base.status = "satisfied"
+                base.late = True
                 reason = (f"performed on {fmt(done_on)}, after the deadline of "
                           f"{fmt(deadline.due_date)}")
                 base.notes.insert(0, reason)
@@ -665,6 +673,8 @@ def _list_conditions_hold(matcher: Matcher, event: Event) -> bool:
     """``where`` tests on list-valued data (a list value must contain the wanted one)."""
     for key, wanted in matcher.where.items():
         value = event.data.get(key)
+        if value is None:
+            return False  # a condition on a key the event does not carry cannot hold
         if isinstance(value, list):
             options = wanted if isinstance(wanted, list) else [wanted]
             if wanted != "*" and not any(o in value for o in options):
