@@ -12,7 +12,7 @@ _PAGE = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
 
 def _split(page: str) -> tuple[str, int, int]:
     match = _PAGE.match(page.strip())
-    if not match or not match.group("prefix") and not match.group("number"):
+    if not match or (not match.group("prefix") and not match.group("number")):
         raise InputError(f"{page!r} is not a Bates number (expected e.g. D-17 or ABC000123)")
     digits = match.group("number")
     return match.group("prefix"), int(digits), len(digits)

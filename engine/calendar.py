@@ -307,7 +307,8 @@ def _closures(node: Node, key: str) -> list[Closure]:
 
 def _court(node: Node, extra: list[Closure]) -> CourtCalendar:
     df.check_keys(node, required=["id", "name", "zone", "system", "clerk_office", "coverage",
-                                  "holiday_sets"], optional=["state", "closures", "appeals_to"],
+                                  "holiday_sets"],
+                  optional=["state", "closures", "appeals_to"],
                   what="court")
     clerk = df.check_keys(node["clerk_office"], required=["opens", "closes", "citation"],
                           what="clerk_office", parent=node, key="clerk_office")
@@ -337,7 +338,8 @@ def _court(node: Node, extra: list[Closure]) -> CourtCalendar:
         system=df.choice(node, "system", SYSTEMS),
         clerk_opens=df.time_value(clerk, "opens"), clerk_closes=df.time_value(clerk, "closes"),
         clerk_citation=df.text(clerk, "citation"),
-        state=node.get("state"), appeals_to=node.get("appeals_to"), first_year=first, last_year=last, rules=tuple(rules),
+        state=node.get("state"), appeals_to=node.get("appeals_to"), first_year=first,
+        last_year=last, rules=tuple(rules),
         closures=tuple([*_closures(node, "closures"), *extra]))
 
 

@@ -198,27 +198,32 @@ class Evaluator:
     def __init__(self) -> None:
         self._matcher = RuleMatcher()
 
-    def evaluate(self, order: Order, events: Sequence[Event], *, at: dt.datetime) -> CaseReport:
-        """Findings for ``order``'s case from ``events`` as known at ``at`` (aware)."""
+    def evaluate(self, order: Order, events: Sequence[Event], *, at: dt.datetime,
+                 case_id: str | None = None) -> CaseReport:
+        """Findings for a case under ``order`` from ``events`` as known at ``at`` (aware).
+
+        ``case_id`` defaults to the order's own case id; several cases may share one order.
+        """
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
+        case_id = case_id or order.id
         name = ruleset_name(order)
         if not self._matcher.is_registered(name):
             self._matcher.register(name, compile_rules(order))
         court = load_court(order.court)
         known = _effective(events, at, court.zone)
         facts = [_fact(e) for e in known]
-        matches = self._matcher.match(name, order.id, facts)
+        matches = self._matcher.match(name, case_id, facts)
         by_rule: dict[str, list[Event]] = {}
         by_id = {e.id: e for e in known}
         for match in matches:
             by_rule.setdefault(match.rule, []).append(by_id[match.fact_id])
-        return _Case(order, court, known, by_rule, at).report()
+        return _Case(order, court, known, by_rule, at).report(case_id)
 
 
 def _effective(events: Sequence[Event], at: dt.datetime, zone: str) -> list[Event]:
     """Events known at ``at``, retractions applied, in chronological order."""
-    at_day = at.astimezone(dt.timezone.utc)
+    at_day = at.astimezone(dt.UTC)
     retracted = {e.data["event"] for e in events if e.type == "event_retracted"}
     kept = []
     for event in events:
@@ -431,14 +436,14 @@ class _Case:
         return AnchorState(state, result.due_date, steps, ids, note=note)
 
     # -- terms ----------------------------------------------------------------------------
-    def report(self) -> CaseReport:
+    def report(self, case_id: str) -> CaseReport:
         vacated = self.builtin("order_vacated")
         findings = [self.term_finding(t.id) for t in self.order.terms]
         if vacated:
             for finding in findings:
                 finding.notes.insert(0, f"the order was vacated on "
                                         f"{fmt(self.day(vacated[0]))}")
-        return CaseReport(case=self.order.id, as_of=self.at, terms=findings,
+        return CaseReport(case=case_id, as_of=self.at, terms=findings,
                           violations=self.violations)
 
     def term_finding(self, term_id: str) -> TermFinding:
@@ -486,9 +491,9 @@ class _Case:
         role = event.data.get("recipient_role")
         shared = event.pages()
         for doc in self.order.documents.values():
-            if doc.tier and shared & doc.all_pages():
-                if role not in self.order.tiers[doc.tier].may_see:
-                    return True
+            if (doc.tier and shared & doc.all_pages()
+                    and role not in self.order.tiers[doc.tier].may_see):
+                return True
         return False
 
     def window(self, term: Term) -> tuple[dt.date | None, dt.date | None, list[Step], str]:
@@ -642,9 +647,12 @@ class _Case:
         for index, matcher in enumerate(term.satisfied_by):
             candidates.extend(self.matching(term, "satisfied", index, matcher))
         candidates.sort(key=lambda e: e.sort_key(self.court.zone))
-        if trigger is not None and term.deadline is not None and term.deadline.after:
-            if not _anchor_is_fixed(term.deadline.after):
-                candidates = [e for e in candidates if self.day(e) >= self.day(trigger)]
+        deadline = term.deadline
+        if (trigger is not None and deadline is not None and deadline.after
+                and not _anchor_is_fixed(deadline.after)):
+            # Performance counts from the triggering event on (a notice before the
+            # disclosure it reports is not that notice).
+            candidates = [e for e in candidates if self.day(e) >= self.day(trigger)]
         if not covering:
             if candidates:
                 return self.day(candidates[0]), [candidates[0].id], []
