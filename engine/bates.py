@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable
 
 from tipstaff.engine.errors import InputError
@@ -41,6 +42,12 @@ def expand(spec: str) -> list[str]:
 
 def pages(specs: Iterable[str]) -> frozenset[str]:
     """Every page named by a list of ranges and single pages."""
+    return _pages(tuple(specs))
+
+
+@lru_cache(maxsize=8192)
+def _pages(specs: tuple[str, ...]) -> frozenset[str]:
+    # Cached: the same ranges are expanded for every evaluation of every case.
     found: set[str] = set()
     for spec in specs:
         found.update(expand(spec))

@@ -26,6 +26,20 @@ from tipstaff.engine.order import Anchor, DeadlineSpec, Matcher, Order, Term
 from tipstaff.engine.rete import RuleMatcher
 from tipstaff.engine.timecalc import Deadline, Step, compute, fixed, fmt
 
+Explained = Step | Deadline
+
+
+def flatten(items: Iterable[Explained]) -> list[Step]:
+    """Steps, with each deadline expanded into its own derivation (built only now)."""
+    steps: list[Step] = []
+    for item in items:
+        if isinstance(item, Step):
+            steps.append(item)
+        else:
+            steps.extend(item.steps)
+    return steps
+
+
 # Event types the evaluator itself reads, whatever the order says.
 BUILTIN_TYPES = ("judgment_entered", "judgment_vacated", "case_dismissed",
                  "notice_of_appeal_filed", "appeal_decided", "rehearing_denied",
@@ -44,7 +58,7 @@ class AnchorState:
 
     state: str
     day: dt.date | None = None
-    steps: tuple[Step, ...] = ()
+    steps: tuple[Explained, ...] = ()  # steps, or deadlines whose steps are built on demand
     events: tuple[str, ...] = ()
     note: str = ""
     not_before: dt.date | None = None
@@ -57,11 +71,10 @@ class TermFinding:
     term: Term
     status: str
     due_date: dt.date | None = None
-    due_at: str | None = None
     deadline: Deadline | None = None
     outstanding: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-    anchor_steps: list[Step] = field(default_factory=list)
+    anchor_steps: list[Explained] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provisional: bool = False
     late: bool = False  # performed, but after the deadline (also listed as a violation)
@@ -77,7 +90,8 @@ class TermFinding:
             "id": self.term.id, "kind": self.term.kind, "status": self.status,
             "bearer": self.term.bearer,
             "due_date": self.due_date.isoformat() if self.due_date else None,
-            "due_at": self.due_at, "provisional": self.provisional, "late": self.late,
+            "due_at": self.deadline.due_at.isoformat() if self.deadline else None,
+            "provisional": self.provisional, "late": self.late,
             "outstanding": self.outstanding, "events": self.events,
             "reason": self.reason(), "notes": self.notes,
             "citation": {"label": self.term.citation.label(), "text": self.term.citation.text},
@@ -159,30 +173,52 @@ def _event_anchors(anchor: Any) -> Iterable[Mapping[str, Any]]:
             yield from _event_anchors(part)
 
 
-def compile_rules(order: Order) -> dict[str, dict[str, Any]]:
-    """The durable_rules ruleset for an order: rule name -> condition."""
-    rules: dict[str, dict[str, Any]] = {}
+@dataclass(frozen=True, slots=True)
+class CompiledOrder:
+    """An order's durable_rules ruleset and the routing from its rules to logical uses.
+
+    Identical conditions are one rule (every firing costs a round trip through
+    durable_rules' Python layer), and ``routes`` maps each rule to the term matchers,
+    anchors and built-in readers that use it.
+    """
+
+    rules: dict[str, dict[str, Any]]
+    routes: dict[str, tuple[str, ...]]
+
+
+def compile_order(order: Order) -> CompiledOrder:
+    """Compile an order's matchers and anchors into deduplicated durable_rules rules."""
+    uses: dict[str, list[str]] = {}
+    conditions: dict[str, dict[str, Any]] = {}
+
+    def add(use: str, event_type: str, tests: list[Any]) -> None:
+        key = f"{event_type}|{json.dumps(tests, sort_keys=True)}"
+        conditions.setdefault(key, _rule(event_type, tests))
+        uses.setdefault(key, []).append(use)
+
     anchors: list[Mapping[str, Any]] = []
     for definition in order.definitions.values():
         anchors.extend(_event_anchors(definition))
     for term in order.terms:
         for kind, matchers in (("satisfied", term.satisfied_by), ("violated", term.violated_by)):
             for index, m in enumerate(matchers):
-                rules[f"{term.id}|{kind}|{index}"] = _rule(
-                    m.event, _scalar_tests(m.event, m.where, m.where_not))
+                add(f"{term.id}|{kind}|{index}", m.event,
+                    _scalar_tests(m.event, m.where, m.where_not))
                 if m.unless_prior:
-                    rules[f"{term.id}|{kind}|{index}|prior"] = _rule(m.unless_prior["event"], [])
+                    add(f"{term.id}|{kind}|{index}|prior", m.unless_prior["event"], [])
         for spec in (term.deadline, term.active_until):
             if spec is not None and spec.after is not None:
                 anchors.extend(_event_anchors(spec.after))
         if term.active_from is not None:
             anchors.extend(_event_anchors(term.active_from))
     for anchor in anchors:
-        rules[_anchor_key(anchor)] = _rule(
-            anchor["event"], _scalar_tests(anchor["event"], anchor.get("where") or {}, {}))
+        add(_anchor_key(anchor), anchor["event"],
+            _scalar_tests(anchor["event"], anchor.get("where") or {}, {}))
     for event_type in BUILTIN_TYPES:
-        rules[f"builtin|{event_type}"] = _rule(event_type, [])
-    return rules
+        add(f"builtin|{event_type}", event_type, [])
+    names = {key: f"r{n}" for n, key in enumerate(sorted(conditions))}
+    return CompiledOrder(rules={names[k]: conditions[k] for k in conditions},
+                         routes={names[k]: tuple(dict.fromkeys(uses[k])) for k in uses})
 
 
 def ruleset_name(order: Order) -> str:
@@ -197,6 +233,7 @@ class Evaluator:
 
     def __init__(self) -> None:
         self._matcher = RuleMatcher()
+        self._compiled: dict[str, CompiledOrder] = {}
 
     def evaluate(self, order: Order, events: Sequence[Event], *, at: dt.datetime,
                  case_id: str | None = None) -> CaseReport:
@@ -208,8 +245,11 @@ class Evaluator:
             raise ValueError("at must be timezone-aware")
         case_id = case_id or order.id
         name = ruleset_name(order)
-        if not self._matcher.is_registered(name):
-            self._matcher.register(name, compile_rules(order))
+        compiled = self._compiled.get(name)
+        if compiled is None:
+            compiled = compile_order(order)
+            self._matcher.register(name, compiled.rules)
+            self._compiled[name] = compiled
         court = load_court(order.court)
         known = _effective(events, at, court.zone)
         facts = [_fact(e) for e in known]
@@ -217,7 +257,8 @@ class Evaluator:
         by_rule: dict[str, list[Event]] = {}
         by_id = {e.id: e for e in known}
         for match in matches:
-            by_rule.setdefault(match.rule, []).append(by_id[match.fact_id])
+            for use in compiled.routes[match.rule]:
+                by_rule.setdefault(use, []).append(by_id[match.fact_id])
         return _Case(order, court, known, by_rule, at).report(case_id)
 
 
@@ -273,6 +314,10 @@ class _Case:
     # -- helpers ------------------------------------------------------------------------
     def day(self, event: Event) -> dt.date:
         return event.day(self.court.zone)
+
+    def passed(self, deadline: Deadline) -> bool:
+        """Whether ``at`` is after the last instant to act."""
+        return deadline.is_past(self.at, local_day=self.today)
 
     def builtin(self, event_type: str) -> list[Event]:
         return self.by_rule.get(f"builtin|{event_type}", [])
@@ -390,9 +435,9 @@ class _Case:
                     "(FRAP 4(a)(1)(A))")
             if self.today <= window.due_date:
                 if reading == "A":
-                    return AnchorState("provisional", None, tuple(noa.steps),
+                    return AnchorState("provisional", None, (noa,),
                                        (judgment.id,), note=note)
-                return AnchorState("provisional", window.due_date, tuple(window.steps),
+                return AnchorState("provisional", window.due_date, (window,),
                                    (judgment.id,), note=note)
             if reading == "A":
                 return AnchorState("never", note=f"no appeal was noticed by "
@@ -400,7 +445,7 @@ class _Case:
             return AnchorState("occurred", window.due_date, (
                 Step(rule="FRAP 4(a)(1)(A)", text=f"No appeal was noticed; the time to appeal "
                                                   f"expired {fmt(noa.due_date)}."),
-                *window.steps), (judgment.id,))
+                window), (judgment.id,))
         decided = [e for e in self.builtin("appeal_decided") if self.day(e) >= entered]
         if not decided:
             return AnchorState("pending", events=(notices[0].id,),
@@ -425,7 +470,7 @@ class _Case:
             cert_denied=self.day(cert[-1]) if cert else None)
         ids = tuple(e.id for e in [*decided[-1:], *mandates[-1:], *cert[-1:]])
         steps = (Step(rule=f"final disposition, reading {reading}",
-                      text=appellate.READINGS[reading]), *result.steps)
+                      text=appellate.READINGS[reading]), result)
         if not mandates:
             return AnchorState("provisional", result.due_date, steps, ids,
                                note=f"the mandate is predicted (FRAP 41(b)) for "
@@ -496,10 +541,11 @@ class _Case:
                 return True
         return False
 
-    def window(self, term: Term) -> tuple[dt.date | None, dt.date | None, list[Step], str]:
+    def window(self, term: Term
+               ) -> tuple[dt.date | None, dt.date | None, list[Explained], str]:
         """The days a prohibition or condition is in force (None: unbounded)."""
         start = end = None
-        steps: list[Step] = []
+        steps: list[Explained] = []
         note = ""
         if term.active_from is not None:
             state = self.anchor(term.active_from)
@@ -512,7 +558,7 @@ class _Case:
             if deadline is not None:
                 end = deadline.due_date
                 steps.extend(more)
-                steps.extend(deadline.steps)
+                steps.append(deadline)
                 note = f"in force until {fmt(end)}"
         return start, end, steps, note
 
@@ -540,7 +586,7 @@ class _Case:
                            notes=[kept] + ([note] if note else []))
 
     def deadline_for(self, term: Term, spec: DeadlineSpec
-                     ) -> tuple[Deadline | None, list[Step], AnchorState | None]:
+                     ) -> tuple[Deadline | None, list[Explained], AnchorState | None]:
         if spec.on is not None:
             return fixed(court=self.court, day=spec.on, citation=term.citation.label()), [], None
         assert spec.after is not None and spec.amount is not None and spec.unit is not None
@@ -568,7 +614,7 @@ class _Case:
 
     def obligation(self, term: Term) -> TermFinding:
         deadline: Deadline | None = None
-        anchor_steps: list[Step] = []
+        anchor_steps: list[Explained] = []
         notes: list[str] = []
         provisional = False
         state: AnchorState | None = None
@@ -590,8 +636,7 @@ class _Case:
         if done_on is not None:
             self._performed_on[term.id] = done_on
         due_date = deadline.due_date if deadline else None
-        due_at = deadline.due_at.isoformat() if deadline else None
-        base = TermFinding(term, "pending", due_date, due_at, deadline, outstanding, relied,
+        base = TermFinding(term, "pending", due_date, deadline, outstanding, relied,
                            anchor_steps, notes, provisional)
         if done_on is not None:
             if deadline is not None and done_on > deadline.due_date and not provisional:
@@ -623,7 +668,7 @@ class _Case:
                 base.status = "not_triggered"
                 base.notes.insert(0, state.note or "not yet triggered")
             return base
-        if self.at > deadline.due_at and not provisional:
+        if self.passed(deadline) and not provisional:
             base.status = "overdue"
             missing = f"; still out: {', '.join(outstanding)}" if outstanding else ""
             base.notes.insert(0, f"due {fmt(deadline.due_date)} and not performed{missing}")

@@ -14,6 +14,8 @@ here and nowhere else:
   deletes that session before returning, so no session outlives one call.
 * A fact without an explicit unique ``id`` may be rejected as a duplicate: every fact gets
   one, and a repeated id in one call is refused before it reaches the engine.
+* ``assert_facts`` (the batch call) lost most matches in a measurement here (6,006 of 39,429
+  action firings for 3,000 cases), as ``post_batch`` is known to: facts go in one at a time.
 * A ruleset name cannot be redefined: callers version names (e.g. by content hash).
 * A rule whose only condition is a negation (``$nex``) makes ``assert_fact`` spin forever
   (measured here): every rule must test the fact's ``type`` for equality.

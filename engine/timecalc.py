@@ -170,6 +170,18 @@ class Deadline:
         value: pendulum.DateTime = memo["due_at"]
         return value
 
+    def _instant(self) -> dt.datetime | None:
+        """The exact last instant when the period is not a whole day (hours periods)."""
+        return None
+
+    def is_past(self, at: dt.datetime, *, local_day: dt.date) -> bool:
+        """Whether ``at`` (aware; ``local_day`` is its date in the court's zone) is after the
+        last instant to act. A day period filed electronically ends with its last day, so no
+        zoned instant needs building."""
+        if self.filing == "electronic" and self._instant() is None:
+            return local_day > self.due_date
+        return at > self.due_at
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``tipstaff due --json`` (a public contract)."""
         return {
@@ -213,6 +225,9 @@ class ComputedDeadline(Deadline):
         if self._due_instant is None:
             return super().due_at
         return pendulum.instance(self._due_instant)
+
+    def _instant(self) -> dt.datetime | None:
+        return self._due_instant
 
     def _explain(self) -> tuple[list[Step], list[Flag], list[Alternative]]:
         steps: list[Step] = []

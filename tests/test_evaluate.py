@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from importlib import resources
 
-from tipstaff.engine.evaluate import Evaluator, compile_rules
+from tipstaff.engine.evaluate import Evaluator, compile_order, flatten
 from tipstaff.engine.events import Event, parse_events_jsonl
 from tipstaff.engine.order import load_bundled_order
 
@@ -37,7 +37,7 @@ def test_a_deadline_explains_itself_with_the_order_text_and_every_step() -> None
     assert finding.deadline is not None
     rules = [step.rule for step in finding.deadline.steps]
     assert "FRCP 6(a)(1)(A)" in rules
-    anchor_text = " ".join(step.text for step in finding.anchor_steps)
+    anchor_text = " ".join(step.text for step in flatten(finding.anchor_steps))
     assert "Fri 2015-07-17" in anchor_text  # the mandate the date rests on
     assert payload["events"] == ["wd-011-return", "wd-012-return-d27"]
 
@@ -62,7 +62,9 @@ def test_the_same_order_serves_many_cases_beyond_the_session_limit() -> None:
 def test_compiled_rules_pin_every_event_type() -> None:
     """Every compiled rule tests the event type (durable_rules spins on negation-only rules)."""
     for order in (WEST, MODEL):
-        for name, rule in compile_rules(order).items():
+        compiled = compile_order(order)
+        assert set(compiled.rules) == set(compiled.routes)
+        for name, rule in compiled.rules.items():
             pattern = rule["all"][0]["m"]
             tests = pattern.get("$and", [pattern])
             assert any("type" in t for t in tests), name
