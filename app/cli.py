@@ -6,13 +6,19 @@ User mistakes end as one line on stderr and exit status 2 (never a traceback); s
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
 from tipstaff.engine.calendar import list_courts, load_court
+from tipstaff.engine.evaluate import Evaluator
+from tipstaff.engine.events import parse_events_jsonl
+from tipstaff.engine.order import Order, bundled_orders, load_bundled_order, load_order
 from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.timecalc import (
     SERVICES,
@@ -23,6 +29,7 @@ from tipstaff.engine.timecalc import (
     fmt,
     later_of,
 )
+from tipstaff.report import explain_finding, render_report
 from tipstaff.when import parse_when
 
 
@@ -117,6 +124,82 @@ def holidays(year: int, court: str, as_json: bool) -> None:
         status = f"; UNSETTLED ({h.unsettled}), not counted by default" if h.unsettled else ""
         click.echo(f"  {fmt(h.day)}  {h.name}  [{h.source}; {direction}{status}]")
         click.echo(f"      {h.reason}")
+
+
+@app.group()
+def order() -> None:
+    """Order files: validate them."""
+
+
+@order.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def order_check(file: str) -> None:
+    """Validate an order FILE without storing anything."""
+    loaded = load_order(file)
+    click.echo(f"ok: {loaded.id} ({loaded.court}, {loaded.case_number}): "
+               f"{len(loaded.terms)} terms, {len(loaded.documents)} document sets; "
+               f"sha256 {loaded.sha256[:16]}")
+
+
+def _resolve_order(spec: str) -> Order:
+    """A bundled order id, or the path of an order file."""
+    if spec in bundled_orders():
+        return load_bundled_order(spec)
+    return load_order(spec)
+
+
+@app.command()
+@click.argument("order_spec", metavar="ORDER")
+@click.option("--events", "events_file", envvar="TIPSTAFF_EVENTS", required=True,
+              type=click.Path(dir_okay=False), help="The case's events (JSON Lines).")
+@click.option("--at", "at_text", envvar="TIPSTAFF_AT",
+              help="Evaluate as of this date or instant (default: now).")
+@click.option("--case", "case_id", envvar="TIPSTAFF_CASE",
+              help="Case id (default: the order's own case id).")
+@click.option("--explain", "explain_term", metavar="TERM",
+              help="Show the full derivation of one term.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def evaluate(order_spec: str, events_file: str, at_text: str | None, case_id: str | None,
+             explain_term: str | None, as_json: bool) -> None:
+    """Evaluate ORDER (a bundled id or a file) against an events file, without a store.
+
+    Exit status: 0 compliant, 1 something violated or overdue, 2 usage error.
+    """
+    loaded = _resolve_order(order_spec)
+    calendar = load_court(loaded.court)
+    try:
+        text = Path(events_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{events_file}: cannot read: {exc.strerror or exc}") from None
+    events = parse_events_jsonl(text, source=events_file)
+    case = case_id or loaded.id
+    foreign = [e for e in events if e.case != case]
+    if foreign:
+        raise InputError(f"{events_file}: event {foreign[0].id} belongs to case "
+                         f"{foreign[0].case!r}, not {case!r}")
+    at = _as_of(at_text, calendar.zone)
+    report = Evaluator().evaluate(loaded, events, at=at, case_id=case)
+    if explain_term:
+        loaded.term(explain_term)
+        for line in explain_finding(report.finding(explain_term)):
+            click.echo(line)
+    elif as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for line in render_report(report, loaded):
+            click.echo(line)
+    raise click.exceptions.Exit(0 if report.compliant else 1)
+
+
+def _as_of(text: str | None, zone: str) -> dt.datetime:
+    """The evaluation instant: the shell is the only place that reads the clock."""
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc)
+    when = parse_when(text, zone=zone)
+    if isinstance(when, dt.datetime):
+        return when
+    # A plain date means the end of that day in the court's zone.
+    return dt.datetime.combine(when, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))
 
 
 def _holiday_json(h: Any) -> dict[str, Any]:
