@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from tipstaff.engine.calendar import list_courts, load_court
+from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.evaluate import Evaluator
 from tipstaff.engine.events import parse_events_jsonl
 from tipstaff.engine.order import Order, bundled_orders, load_bundled_order, load_order
-from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.timecalc import (
     SERVICES,
     SYSTEMS,
@@ -194,7 +194,7 @@ def evaluate(order_spec: str, events_file: str, at_text: str | None, case_id: st
 def _as_of(text: str | None, zone: str) -> dt.datetime:
     """The evaluation instant: the shell is the only place that reads the clock."""
     if text is None:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     when = parse_when(text, zone=zone)
     if isinstance(when, dt.datetime):
         return when

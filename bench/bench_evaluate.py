@@ -12,6 +12,7 @@ events in memory (the store, not the engine, holds them in production). Asserts 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import resource
@@ -23,7 +24,7 @@ from tipstaff.engine.evaluate import Evaluator
 from tipstaff.engine.events import Event, parse_events_jsonl
 from tipstaff.engine.order import load_bundled_order
 
-AT = dt.datetime(2016, 1, 1, 12, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2016, 1, 1, 12, tzinfo=dt.UTC)
 
 
 def _case_lines(n: int, per_case: int) -> list[str]:
@@ -86,10 +87,8 @@ def main() -> None:
     began = time.perf_counter()
     for case_id, events in cases:
         for event in events:
-            try:
+            with contextlib.suppress(durable_engine.MessageNotHandledException):
                 host.post("raw", {"id": event.id, "sid": case_id, "type": event.type})
-            except durable_engine.MessageNotHandledException:
-                pass
         host.delete_state("raw", case_id)
     raw_rate = total / (time.perf_counter() - began)
 
