@@ -252,7 +252,7 @@ class Evaluator:
             self._compiled[name] = compiled
         court = load_court(order.court)
         known = _effective(events, at, court.zone)
-        facts = [_fact(e) for e in known]
+        facts = [as_fact(e) for e in known]
         matches = self._matcher.match(name, case_id, facts)
         by_rule: dict[str, list[Event]] = {}
         by_id = {e.id: e for e in known}
@@ -287,7 +287,8 @@ def _zone(zone: str) -> dt.tzinfo:
     return ZoneInfo(zone)
 
 
-def _fact(event: Event) -> dict[str, Any]:
+def as_fact(event: Event) -> dict[str, Any]:
+    """The durable_rules fact for an event: its id, type and scalar data keys."""
     fact: dict[str, Any] = {"id": event.id, "type": event.type}
     for key, value in event.data.items():
         if isinstance(value, (str, int, bool)):
