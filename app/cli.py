@@ -14,7 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from tipstaff import store_cli
 from tipstaff.engine.calendar import list_courts, load_court
 from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.evaluate import Evaluator
@@ -217,6 +219,9 @@ def courts() -> None:
         click.echo(f"{court_id:12} {calendar.system:7} {calendar.zone:22} {calendar.name}")
 
 
+store_cli.register(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one line on stderr and return 2."""
     try:
@@ -233,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     except TipstaffError as exc:
         click.echo(f"tipstaff: error: {exc}", err=True)
         return 2
+    except SQLAlchemyError as exc:
+        # Not a user mistake: one line, and the cause, but no traceback either.
+        cause = getattr(exc, "orig", None) or exc
+        click.echo(f"tipstaff: database error: {type(cause).__name__}: {cause}".splitlines()[0],
+                   err=True)
+        return 3
     except click.ClickException as exc:
         click.echo(f"tipstaff: error: {exc.format_message()}", err=True)
         return exc.exit_code

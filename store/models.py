@@ -1,0 +1,123 @@
+"""The case store's tables (SQLModel). The database is the system of record.
+
+Instants are stored as naive UTC plus the IANA zone (and the original offset) they were given
+in, because SQLite drops offsets from ``DateTime(timezone=True)``; the same columns work on
+PostgreSQL (plain ``DateTime`` columns: SQLModel's own type insists on aware values and
+leaves what a database does with the offset to chance). Event, finding, deadline and audit rows are append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class OrderRow(SQLModel, table=True):
+    """An order file as loaded: its exact text and content hash (what a finding relied on)."""
+
+    __tablename__ = "orders"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(index=True)
+    version: int
+    sha256: str = Field(unique=True, max_length=64)
+    source: str
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    id: str = Field(primary_key=True, max_length=200)
+    order_sha256: str = Field(foreign_key="orders.sha256", max_length=64)
+    court: str
+    zone: str
+    caption: str
+    opened_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class PartyRow(SQLModel, table=True):
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("case_id", "party_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    party_id: str
+    name: str
+    roles: str  # comma-separated
+    contact: str | None = None
+    active: bool = True
+
+
+class EventRow(SQLModel, table=True):
+    """One case event; ``hash`` chains it to the case's previous event."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("case_id", "event_id"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    event_id: str = Field(max_length=200)
+    type: str
+    occurred_utc: dt.datetime | None = Field(  # instants
+        default=None, sa_column=Column(DateTime, nullable=True))
+    occurred_offset_min: int | None = None  # the offset the instant was given with
+    occurred_date: dt.date | None = None  # date-only events
+    zone: str
+    data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    recorded_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class FindingRow(SQLModel, table=True):
+    """One evaluation of a case, as stored (append-only)."""
+
+    __tablename__ = "findings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    order_sha256: str = Field(max_length=64)
+    through_seq: int
+    as_of_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    compliant: bool
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class DeadlineRow(SQLModel, table=True):
+    """A term's deadline; a changed deadline is a new version that supersedes the old."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (UniqueConstraint("case_id", "term_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    term_id: str
+    version: int
+    due_date: dt.date | None = None
+    due_utc: dt.datetime | None = Field(default=None,
+                                        sa_column=Column(DateTime, nullable=True))
+    zone: str
+    status: str
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    supersedes: int | None = None
+    recorded_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class AuditRow(SQLModel, table=True):
+    """Every write and access decision, hash-chained."""
+
+    __tablename__ = "audit"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    actor: str
+    action: str
+    subject: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -1,0 +1,293 @@
+"""Repository functions over the store. Keyword-only; the caller owns the session and its
+transaction, so an event and the findings it causes commit together or not at all.
+
+Hash chains: each case's events chain ``hash = sha256(prev_hash + canonical event)``; the
+audit log chains the same way across the whole store. :func:`verify_chains` walks both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from tipstaff.engine.datafile import suggest
+from tipstaff.engine.evaluate import CaseReport, flatten
+from tipstaff.engine.events import Event
+from tipstaff.engine.order import Order, load_order_text
+from tipstaff.store.db import StoreError
+from tipstaff.store.models import (
+    AuditRow,
+    CaseRow,
+    DeadlineRow,
+    EventRow,
+    FindingRow,
+    OrderRow,
+    PartyRow,
+)
+
+GENESIS = "0" * 64
+UTC = dt.UTC
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _digest(prev: str, payload: dict[str, Any]) -> str:
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+def _lock(session: Session, name: str) -> None:
+    """Serialise chain appends on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:n))").bindparams(n=name))  # type: ignore[call-overload]
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+def add_audit(session: Session, *, at: dt.datetime, actor: str, action: str, subject: str,
+              detail: dict[str, Any] | None = None) -> AuditRow:
+    """Append one audit record to the store-wide chain."""
+    _lock(session, "tipstaff-audit")
+    last = session.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+    prev = last.hash if last else GENESIS
+    body = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False)
+    row = AuditRow(at_utc=_naive_utc(at), actor=actor, action=action, subject=subject,
+                   detail=body, prev_hash=prev, hash="")
+    row.hash = _digest(prev, _audit_payload(row))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _audit_payload(row: AuditRow) -> dict[str, Any]:
+    return {"at": row.at_utc.isoformat(), "actor": row.actor, "action": row.action,
+            "subject": row.subject, "detail": row.detail}
+
+
+# -- orders and cases -----------------------------------------------------------------------
+
+def add_order(session: Session, *, order: Order, content: str, at: dt.datetime) -> OrderRow:
+    """Store an order file's exact text (idempotent by content hash)."""
+    existing = session.exec(select(OrderRow).where(OrderRow.sha256 == order.sha256)).first()
+    if existing:
+        return existing
+    row = OrderRow(order_id=order.id, version=order.version, sha256=order.sha256,
+                   source=order.source, content=content, loaded_utc=_naive_utc(at))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def open_case(session: Session, *, case_id: str, order: Order, zone: str, at: dt.datetime
+              ) -> tuple[CaseRow, bool]:
+    """Open ``case_id`` under ``order``; (row, created). Re-opening under the same order is a
+    no-op; under another order it is refused."""
+    existing = session.get(CaseRow, case_id)
+    if existing is not None:
+        if existing.order_sha256 != order.sha256:
+            raise StoreError(f"case {case_id} is already open under another version of its "
+                             f"order ({existing.order_sha256[:12]})")
+        return existing, False
+    row = CaseRow(id=case_id, order_sha256=order.sha256, court=order.court, zone=zone,
+                  caption=order.caption, opened_utc=_naive_utc(at))
+    session.add(row)
+    session.flush()
+    for party in order.parties.values():
+        session.add(PartyRow(case_id=case_id, party_id=party.id, name=party.name,
+                             roles=",".join(party.roles), contact=party.contact))
+    session.flush()
+    return row, True
+
+
+def get_case(session: Session, *, case_id: str) -> CaseRow:
+    """The case, or a clear error with a suggestion."""
+    row = session.get(CaseRow, case_id)
+    if row is None:
+        known = [c for c in session.exec(select(CaseRow.id)).all()]
+        raise StoreError(f"no case {case_id!r}{suggest(case_id, known)}"
+                         + ("" if known else "; load an order first (`tipstaff order load`)"))
+    return row
+
+
+def list_cases(session: Session) -> list[tuple[CaseRow, int]]:
+    """Every case with its number of events."""
+    counts = dict(session.exec(select(EventRow.case_id, func.count())  # type: ignore[call-overload]
+                               .group_by(EventRow.case_id)).all())
+    return [(row, int(counts.get(row.id, 0)))
+            for row in session.exec(select(CaseRow).order_by(CaseRow.id)).all()]
+
+
+_ORDERS: dict[str, Order] = {}
+
+
+def order_of(session: Session, *, case: CaseRow) -> Order:
+    """The stored order text the case runs under, parsed (cached by content hash)."""
+    cached = _ORDERS.get(case.order_sha256)
+    if cached is None:
+        row = session.exec(select(OrderRow).where(OrderRow.sha256 == case.order_sha256)).one()
+        cached = load_order_text(row.content, source=row.source)
+        _ORDERS[case.order_sha256] = cached
+    return cached
+
+
+# -- events ---------------------------------------------------------------------------------
+
+def _event_payload(row: EventRow) -> dict[str, Any]:
+    return {"case": row.case_id, "id": row.event_id, "type": row.type,
+            "utc": row.occurred_utc.isoformat() if row.occurred_utc else None,
+            "offset": row.occurred_offset_min,
+            "date": row.occurred_date.isoformat() if row.occurred_date else None,
+            "zone": row.zone, "data": row.data}
+
+
+def _to_row(case: CaseRow, event: Event, at: dt.datetime) -> EventRow:
+    moment = event.occurred_at
+    utc = offset = day = None
+    if isinstance(moment, dt.datetime):
+        utc = _naive_utc(moment)
+        delta = moment.utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else 0
+    else:
+        day = moment
+    return EventRow(case_id=case.id, event_id=event.id, type=event.type, occurred_utc=utc,
+                    occurred_offset_min=offset, occurred_date=day, zone=case.zone,
+                    data=json.dumps(dict(event.data), sort_keys=True, ensure_ascii=False),
+                    recorded_utc=_naive_utc(at), prev_hash="", hash="")
+
+
+def to_event(row: EventRow) -> Event:
+    """The stored row as an :class:`Event`, with the offset it was given in."""
+    occurred: dt.date | dt.datetime
+    if row.occurred_utc is not None:
+        offset = dt.timezone(dt.timedelta(minutes=row.occurred_offset_min or 0))
+        occurred = row.occurred_utc.replace(tzinfo=UTC).astimezone(offset)
+    else:
+        assert row.occurred_date is not None
+        occurred = row.occurred_date
+    return Event(case=row.case_id, type=row.type, occurred_at=occurred, id=row.event_id,
+                 data=json.loads(row.data))
+
+
+def add_events(session: Session, *, case: CaseRow, events: list[Event], at: dt.datetime
+               ) -> tuple[list[Event], list[Event]]:
+    """Append new events to the case's chain; (added, already present).
+
+    An id already stored with the same content is skipped (idempotent re-import); with
+    different content it is refused, and the caller's transaction rolls back.
+    """
+    _lock(session, f"tipstaff-case-{case.id}")
+    ids = [e.id for e in events]
+    stored = {row.event_id: row for row in session.exec(
+        select(EventRow).where(EventRow.case_id == case.id,
+                               col(EventRow.event_id).in_(ids))).all()} if ids else {}
+    last = session.exec(select(EventRow).where(EventRow.case_id == case.id)
+                        .order_by(col(EventRow.seq).desc()).limit(1)).first()
+    prev = last.hash if last else GENESIS
+    added: list[Event] = []
+    skipped: list[Event] = []
+    for event in events:
+        row = _to_row(case, event, at)
+        if event.id in stored:
+            old = stored[event.id]
+            if _event_payload(old) | {"data": old.data} != _event_payload(row) | {
+                    "data": row.data}:
+                raise StoreError(f"event {event.id} is already recorded for case {case.id} "
+                                 "with different content; events are never changed (record "
+                                 "an event_retracted and a new event instead)")
+            skipped.append(event)
+            continue
+        row.prev_hash = prev
+        row.hash = _digest(prev, _event_payload(row))
+        prev = row.hash
+        session.add(row)
+        added.append(event)
+    session.flush()
+    return added, skipped
+
+
+def list_events(session: Session, *, case_id: str) -> tuple[list[Event], int]:
+    """The case's events in recording order, and the last sequence number (0: none)."""
+    rows = session.exec(select(EventRow).where(EventRow.case_id == case_id)
+                        .order_by(col(EventRow.seq))).all()
+    return [to_event(r) for r in rows], (rows[-1].seq or 0) if rows else 0
+
+
+# -- findings -------------------------------------------------------------------------------
+
+def add_findings(session: Session, *, case: CaseRow, report: CaseReport, through_seq: int,
+                 at: dt.datetime) -> FindingRow:
+    """Append the evaluation and a new deadline version for every term whose date or status
+    changed (never overwriting the old one)."""
+    row = FindingRow(case_id=case.id, order_sha256=case.order_sha256, through_seq=through_seq,
+                     as_of_utc=_naive_utc(report.as_of), compliant=report.compliant,
+                     payload=json.dumps(report.to_dict(), sort_keys=True),
+                     recorded_utc=_naive_utc(at))
+    session.add(row)
+    for finding in report.terms:
+        latest = session.exec(
+            select(DeadlineRow).where(DeadlineRow.case_id == case.id,
+                                      DeadlineRow.term_id == finding.term.id)
+            .order_by(col(DeadlineRow.version).desc()).limit(1)).first()
+        if latest and latest.due_date == finding.due_date and latest.status == finding.status:
+            continue
+        steps = flatten(finding.anchor_steps)
+        if finding.deadline is not None:
+            steps += finding.deadline.steps
+        due_utc = (_naive_utc(finding.deadline.due_at) if finding.deadline is not None
+                   else None)
+        session.add(DeadlineRow(
+            case_id=case.id, term_id=finding.term.id, version=(latest.version + 1) if latest
+            else 1, due_date=finding.due_date, due_utc=due_utc, zone=case.zone,
+            status=finding.status,
+            explanation=json.dumps({"reason": finding.reason(),
+                                    "steps": [{"rule": s.rule, "text": s.text} for s in steps]}),
+            supersedes=latest.id if latest else None, recorded_utc=_naive_utc(at)))
+    session.flush()
+    return row
+
+
+def deadline_history(session: Session, *, case_id: str, term_id: str) -> list[DeadlineRow]:
+    """Every version of a term's deadline, oldest first."""
+    return list(session.exec(select(DeadlineRow).where(
+        DeadlineRow.case_id == case_id, DeadlineRow.term_id == term_id)
+        .order_by(col(DeadlineRow.version))).all())
+
+
+# -- verification ---------------------------------------------------------------------------
+
+def verify_chains(session: Session) -> list[str]:
+    """The first broken link of each chain (empty: every chain is intact)."""
+    problems: list[str] = []
+    prev_by_case: dict[str, str] = {}
+    broken_cases: set[str] = set()
+    for row in session.exec(select(EventRow).order_by(col(EventRow.seq))).all():
+        if row.case_id in broken_cases:
+            continue
+        prev = prev_by_case.get(row.case_id, GENESIS)
+        if row.prev_hash != prev or row.hash != _digest(prev, _event_payload(row)):
+            problems.append(f"case {row.case_id}: event {row.event_id} (seq {row.seq}) does "
+                            "not match its hash chain: the event log was altered")
+            broken_cases.add(row.case_id)
+            continue
+        prev_by_case[row.case_id] = row.hash
+    prev = GENESIS
+    for audit in session.exec(select(AuditRow).order_by(col(AuditRow.seq))).all():
+        if audit.prev_hash != prev or audit.hash != _digest(prev, _audit_payload(audit)):
+            problems.append(f"audit log: record {audit.seq} ({audit.action} {audit.subject}) "
+                            "does not match its hash chain")
+            break
+        prev = audit.hash
+    return problems
+
+
+def zone_of(case: CaseRow) -> ZoneInfo:
+    """The case's court zone."""
+    return ZoneInfo(case.zone)
