@@ -23,6 +23,7 @@ from tipstaff.engine.events import event_from_json, parse_events_jsonl
 from tipstaff.engine.order import Order, bundled_orders, load_bundled_order, load_order
 from tipstaff.report import explain_finding, render_report
 from tipstaff.store import db, repo
+from tipstaff.store.models import CaseRow
 from tipstaff.when import parse_when
 
 ACTOR = os.environ.get("USER", "cli")
@@ -67,7 +68,7 @@ def _order_from(spec: str) -> tuple[Order, str]:
     return order, Path(spec).read_text(encoding="utf-8")
 
 
-def _evaluate(session: Session, case: repo.CaseRow, at: dt.datetime) -> tuple[CaseReport, int]:
+def _evaluate(session: Session, case: CaseRow, at: dt.datetime) -> tuple[CaseReport, int]:
     order = repo.order_of(session, case=case)
     events, through = repo.list_events(session, case_id=case.id)
     return Evaluator().evaluate(order, events, at=at, case_id=case.id), through

@@ -1,9 +1,10 @@
 """The case store's tables (SQLModel). The database is the system of record.
 
-Instants are stored as naive UTC plus the IANA zone (and the original offset) they were given
-in, because SQLite drops offsets from ``DateTime(timezone=True)``; the same columns work on
-PostgreSQL (plain ``DateTime`` columns: SQLModel's own type insists on aware values and
-leaves what a database does with the offset to chance). Event, finding, deadline and audit rows are append-only.
+Instants are stored as naive UTC plus the IANA zone (and the original offset) they were
+given in, because SQLite drops offsets from ``DateTime(timezone=True)``; the same plain
+``DateTime`` columns work on PostgreSQL (SQLModel's own type insists on aware values and
+leaves what a database does with the offset to chance). Event, finding, deadline and audit
+rows are append-only.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def get_case(session: Session, *, case_id: str) -> CaseRow:
 
 def list_cases(session: Session) -> list[tuple[CaseRow, int]]:
     """Every case with its number of events."""
-    counts = dict(session.exec(select(EventRow.case_id, func.count())  # type: ignore[call-overload]
+    counts = dict(session.exec(select(EventRow.case_id, func.count())
                                .group_by(EventRow.case_id)).all())
     return [(row, int(counts.get(row.id, 0)))
             for row in session.exec(select(CaseRow).order_by(CaseRow.id)).all()]

@@ -157,8 +157,9 @@ def test_a_tampered_event_breaks_the_chain(store: Engine) -> None:
     with Session(store) as session:
         assert repo.verify_chains(session) == []
     with store.begin() as connection:
-        connection.execute(text("UPDATE events SET data = :d WHERE event_id = 'wd-006-shared-court'"),
-                           {"d": json.dumps({"by": "west", "within_litigation": True})})
+        connection.execute(
+            text("UPDATE events SET data = :d WHERE event_id = 'wd-006-shared-court'"),
+            {"d": json.dumps({"by": "west", "within_litigation": True})})
     with Session(store) as session:
         problems = repo.verify_chains(session)
     assert len(problems) == 1 and "wd-006-shared-court" in problems[0]
@@ -204,8 +205,8 @@ def _round_trip(engine: Engine, moment: dt.datetime) -> None:
         case = repo.get_case(session, case_id="west-v-dizon")
         repo.add_events(session, case=case, events=[event], at=NOW)
     with Session(engine) as session:
-        back = [e for e in repo.list_events(session, case_id="west-v-dizon")[0]
-                if e.id == event.id][0]
+        back = next(e for e in repo.list_events(session, case_id="west-v-dizon")[0]
+                    if e.id == event.id)
     assert back.occurred_at == moment
     assert isinstance(back.occurred_at, dt.datetime)
     assert back.occurred_at.utcoffset() == moment.utcoffset()
