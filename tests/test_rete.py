@@ -80,3 +80,14 @@ def test_use_from_another_thread_is_refused() -> None:
     thread.start()
     thread.join()
     assert len(errors) == 1 and "single-threaded" in str(errors[0])
+
+
+def test_many_facts_no_rule_matches_are_harmless() -> None:
+    """Thousands of facts of an untested type in one session (which crashed durable_rules
+    when asserted) are skipped, and matching still works after them."""
+    matcher = RuleMatcher()
+    matcher.register("t7", RULES)
+    facts = [{"id": f"v{n}", "type": "document_viewed"} for n in range(5000)]
+    facts.append({"id": "c", "type": "copy_made", "by": "plaintiff"})
+    matches = matcher.match("t7", "c", facts)
+    assert sorted(m.rule for m in matches) == ["copy", "copy-by-plaintiff"]
