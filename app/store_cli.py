@@ -18,11 +18,11 @@ from sqlmodel import Session
 
 from tipstaff.engine.calendar import load_court
 from tipstaff.engine.errors import InputError
-from tipstaff.engine.evaluate import CaseReport, Evaluator
+from tipstaff.engine.evaluate import CaseReport
 from tipstaff.engine.events import event_from_json, parse_events_jsonl
 from tipstaff.engine.order import Order, bundled_orders, load_bundled_order, load_order
 from tipstaff.report import explain_finding, render_report
-from tipstaff.store import db, repo
+from tipstaff.store import db, repo, service
 from tipstaff.store.models import CaseRow
 from tipstaff.when import parse_when
 
@@ -69,9 +69,7 @@ def _order_from(spec: str) -> tuple[Order, str]:
 
 
 def _evaluate(session: Session, case: CaseRow, at: dt.datetime) -> tuple[CaseReport, int]:
-    order = repo.order_of(session, case=case)
-    events, through = repo.list_events(session, case_id=case.id)
-    return Evaluator().evaluate(order, events, at=at, case_id=case.id), through
+    return service.evaluate_case(session, case, at)
 
 
 def _as_of(text: str | None, zone: str, now: dt.datetime) -> dt.datetime:
@@ -200,26 +198,9 @@ def register(app: click.Group) -> None:
         _record(database, parse_events_jsonl(text, source=file))
 
     def _record(database: str | None, events: list[Any]) -> None:
-        engine = _engine(database)
-        now = _now()
-        by_case: dict[str, list[Any]] = {}
-        for item in events:
-            by_case.setdefault(item.case, []).append(item)
-        total_added = total_skipped = 0
-        with _write(engine) as session:
-            for case_id, items in by_case.items():
-                case_row = repo.get_case(session, case_id=case_id)
-                added, skipped = repo.add_events(session, case=case_row, events=items, at=now)
-                total_added += len(added)
-                total_skipped += len(skipped)
-                if added:
-                    report, through = _evaluate(session, case_row, now)
-                    repo.add_findings(session, case=case_row, report=report,
-                                      through_seq=through, at=now)
-                    repo.add_audit(session, at=now, actor=ACTOR, action="event.add",
-                                   subject=case_id, detail={"events": [e.id for e in added]})
-        click.echo(f"recorded {total_added} event(s), {total_skipped} already present, "
-                   f"in {len(by_case)} case(s)")
+        done = service.record_events(_engine(database), events, at=_now(), actor=ACTOR)
+        click.echo(f"recorded {done.added} event(s), {done.skipped} already present, "
+                   f"in {done.cases} case(s)")
 
     @app.command()
     @click.argument("case_id", metavar="CASE")
