@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -140,15 +141,15 @@ def order_of(session: Session, *, case: CaseRow) -> Order:
 
 # -- events ---------------------------------------------------------------------------------
 
-def _event_payload(row: EventRow) -> dict[str, Any]:
-    return {"case": row.case_id, "id": row.event_id, "type": row.type,
-            "utc": row.occurred_utc.isoformat() if row.occurred_utc else None,
-            "offset": row.occurred_offset_min,
-            "date": row.occurred_date.isoformat() if row.occurred_date else None,
-            "zone": row.zone, "data": row.data}
+def _event_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers (every stored field but the chain and recording time)."""
+    utc, day = row["occurred_utc"], row["occurred_date"]
+    return {"case": row["case_id"], "id": row["event_id"], "type": row["type"],
+            "utc": utc.isoformat() if utc else None, "offset": row["occurred_offset_min"],
+            "date": day.isoformat() if day else None, "zone": row["zone"], "data": row["data"]}
 
 
-def _to_row(case: CaseRow, event: Event, at: dt.datetime) -> EventRow:
+def _event_values(case: CaseRow, event: Event, at: dt.datetime) -> dict[str, Any]:
     moment = event.occurred_at
     utc = offset = day = None
     if isinstance(moment, dt.datetime):
@@ -157,10 +158,11 @@ def _to_row(case: CaseRow, event: Event, at: dt.datetime) -> EventRow:
         offset = int(delta.total_seconds() // 60) if delta is not None else 0
     else:
         day = moment
-    return EventRow(case_id=case.id, event_id=event.id, type=event.type, occurred_utc=utc,
-                    occurred_offset_min=offset, occurred_date=day, zone=case.zone,
-                    data=json.dumps(dict(event.data), sort_keys=True, ensure_ascii=False),
-                    recorded_utc=_naive_utc(at), prev_hash="", hash="")
+    return {"case_id": case.id, "event_id": event.id, "type": event.type,
+            "occurred_utc": utc, "occurred_offset_min": offset, "occurred_date": day,
+            "zone": case.zone,
+            "data": json.dumps(dict(event.data), sort_keys=True, ensure_ascii=False),
+            "recorded_utc": _naive_utc(at), "prev_hash": "", "hash": ""}
 
 
 def to_event(row: EventRow) -> Event:
@@ -193,23 +195,23 @@ def add_events(session: Session, *, case: CaseRow, events: list[Event], at: dt.d
     prev = last.hash if last else GENESIS
     added: list[Event] = []
     skipped: list[Event] = []
+    rows: list[dict[str, Any]] = []
     for event in events:
-        row = _to_row(case, event, at)
+        row = _event_values(case, event, at)
         if event.id in stored:
-            old = stored[event.id]
-            if _event_payload(old) | {"data": old.data} != _event_payload(row) | {
-                    "data": row.data}:
+            if _event_payload(stored[event.id].model_dump()) != _event_payload(row):
                 raise StoreError(f"event {event.id} is already recorded for case {case.id} "
                                  "with different content; events are never changed (record "
                                  "an event_retracted and a new event instead)")
             skipped.append(event)
             continue
-        row.prev_hash = prev
-        row.hash = _digest(prev, _event_payload(row))
-        prev = row.hash
-        session.add(row)
+        row["prev_hash"] = prev
+        row["hash"] = prev = _digest(prev, _event_payload(row))
+        rows.append(row)
         added.append(event)
-    session.flush()
+    if rows:
+        # A Core bulk insert: the ORM unit of work costs more than the chain itself.
+        session.execute(EventRow.__table__.insert(), rows)  # type: ignore[attr-defined]
     return added, skipped
 
 
@@ -223,35 +225,40 @@ def list_events(session: Session, *, case_id: str) -> tuple[list[Event], int]:
 # -- findings -------------------------------------------------------------------------------
 
 def add_findings(session: Session, *, case: CaseRow, report: CaseReport, through_seq: int,
-                 at: dt.datetime) -> FindingRow:
+                 at: dt.datetime) -> None:
     """Append the evaluation and a new deadline version for every term whose date or status
     changed (never overwriting the old one)."""
-    row = FindingRow(case_id=case.id, order_sha256=case.order_sha256, through_seq=through_seq,
-                     as_of_utc=_naive_utc(report.as_of), compliant=report.compliant,
-                     payload=json.dumps(report.to_dict(), sort_keys=True),
-                     recorded_utc=_naive_utc(at))
-    session.add(row)
+    recorded = _naive_utc(at)
+    session.execute(FindingRow.__table__.insert().values(  # type: ignore[attr-defined]
+        case_id=case.id, order_sha256=case.order_sha256, through_seq=through_seq,
+        as_of_utc=_naive_utc(report.as_of), compliant=report.compliant,
+        payload=json.dumps(report.to_dict(), sort_keys=True), recorded_utc=recorded))
+    latest: dict[str, DeadlineRow] = {}
+    for row in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case.id)
+                            .order_by(col(DeadlineRow.version))).all():
+        latest[row.term_id] = row  # ordered by version: the last one wins
+    new_rows = []
     for finding in report.terms:
-        latest = session.exec(
-            select(DeadlineRow).where(DeadlineRow.case_id == case.id,
-                                      DeadlineRow.term_id == finding.term.id)
-            .order_by(col(DeadlineRow.version).desc()).limit(1)).first()
-        if latest and latest.due_date == finding.due_date and latest.status == finding.status:
+        previous = latest.get(finding.term.id)
+        if (previous is not None and previous.due_date == finding.due_date
+                and previous.status == finding.status):
             continue
         steps = flatten(finding.anchor_steps)
         if finding.deadline is not None:
             steps += finding.deadline.steps
-        due_utc = (_naive_utc(finding.deadline.due_at) if finding.deadline is not None
-                   else None)
-        session.add(DeadlineRow(
-            case_id=case.id, term_id=finding.term.id, version=(latest.version + 1) if latest
-            else 1, due_date=finding.due_date, due_utc=due_utc, zone=case.zone,
-            status=finding.status,
-            explanation=json.dumps({"reason": finding.reason(),
-                                    "steps": [{"rule": s.rule, "text": s.text} for s in steps]}),
-            supersedes=latest.id if latest else None, recorded_utc=_naive_utc(at)))
-    session.flush()
-    return row
+        new_rows.append({
+            "case_id": case.id, "term_id": finding.term.id,
+            "version": previous.version + 1 if previous else 1,
+            "due_date": finding.due_date,
+            "due_utc": (_naive_utc(finding.deadline.due_at) if finding.deadline is not None
+                        else None),
+            "zone": case.zone, "status": finding.status,
+            "explanation": json.dumps({"reason": finding.reason(),
+                                       "steps": [{"rule": s.rule, "text": s.text}
+                                                 for s in steps]}),
+            "supersedes": previous.id if previous else None, "recorded_utc": recorded})
+    if new_rows:
+        session.execute(DeadlineRow.__table__.insert(), new_rows)  # type: ignore[attr-defined]
 
 
 def deadline_history(session: Session, *, case_id: str, term_id: str) -> list[DeadlineRow]:
@@ -272,7 +279,7 @@ def verify_chains(session: Session) -> list[str]:
         if row.case_id in broken_cases:
             continue
         prev = prev_by_case.get(row.case_id, GENESIS)
-        if row.prev_hash != prev or row.hash != _digest(prev, _event_payload(row)):
+        if row.prev_hash != prev or row.hash != _digest(prev, _event_payload(row.model_dump())):
             problems.append(f"case {row.case_id}: event {row.event_id} (seq {row.seq}) does "
                             "not match its hash chain: the event log was altered")
             broken_cases.add(row.case_id)

@@ -51,6 +51,7 @@ def record_events(engine: Engine, events: Sequence[Event], *, at: dt.datetime, a
     for item in events:
         by_case.setdefault(item.case, []).append(item)
     added_total = skipped_total = 0
+    recorded: dict[str, list[str]] = {}
     with Session(engine, expire_on_commit=False) as session, session.begin():
         for case_id, items in by_case.items():
             case = repo.get_case(session, case_id=case_id)
@@ -61,6 +62,10 @@ def record_events(engine: Engine, events: Sequence[Event], *, at: dt.datetime, a
                 report, through = evaluate_case(session, case, at)
                 repo.add_findings(session, case=case, report=report, through_seq=through,
                                   at=at)
-                repo.add_audit(session, at=at, actor=actor, action="event.add",
-                               subject=case_id, detail={"events": [e.id for e in added]})
+                recorded[case_id] = [e.id for e in added]
+        if recorded:
+            # One audit record per transaction, naming every case and event it wrote.
+            subject = next(iter(recorded)) if len(recorded) == 1 else f"{len(recorded)} cases"
+            repo.add_audit(session, at=at, actor=actor, action="event.add", subject=subject,
+                           detail={"events": recorded})
     return Recorded(added=added_total, skipped=skipped_total, cases=len(by_case))
