@@ -31,14 +31,14 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_en
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_evaluate import _case_lines, _raw_rates  # noqa: E402
+from bench_evaluate import _case_lines, _raw_rates
 
-from tipstaff.engine.events import Event, parse_events_jsonl  # noqa: E402
-from tipstaff.engine.order import load_bundled_order  # noqa: E402
-from tipstaff.store import db, repo, service  # noqa: E402
+from tipstaff.engine.events import Event, parse_events_jsonl
+from tipstaff.engine.order import load_bundled_order
+from tipstaff.store import db, repo, service
 
-NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone.utc)
-AT = dt.datetime(2016, 1, 1, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
+AT = dt.datetime(2016, 1, 1, 12, tzinfo=dt.UTC)
 
 
 def _cases(n: int, per: int) -> list[tuple[str, list[Event]]]:
