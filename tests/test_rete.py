@@ -91,3 +91,20 @@ def test_many_facts_no_rule_matches_are_harmless() -> None:
     facts.append({"id": "c", "type": "copy_made", "by": "plaintiff"})
     matches = matcher.match("t7", "c", facts)
     assert sorted(m.rule for m in matches) == ["copy", "copy-by-plaintiff"]
+
+
+def test_an_exception_inside_an_action_is_raised_not_swallowed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """durable_rules stores an action's exception in the session state; the adapter raises it."""
+    import tipstaff.engine.rete as rete
+
+    def broken(**_: object) -> None:
+        raise ValueError("the action broke")
+
+    matcher = RuleMatcher()
+    matcher.register("t8", RULES)
+    monkeypatch.setattr(rete, "Match", broken)
+    with pytest.raises(rete.RuleActionError, match="the action broke"):
+        matcher.match("t8", "c", [{"id": "e", "type": "copy_made"}])
+    monkeypatch.undo()
+    assert len(matcher.match("t8", "c", [{"id": "e", "type": "copy_made"}])) == 1
