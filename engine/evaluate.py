@@ -277,7 +277,8 @@ def _effective(events: Sequence[Event], at: dt.datetime, zone: str) -> list[Even
         elif moment > at.astimezone(_zone(zone)).date():
             continue
         kept.append(event)
-    kept.sort(key=lambda e: e.sort_key(zone))
+    keys = {e.id: e.sort_key(zone) for e in kept}  # one zone conversion per event
+    kept.sort(key=lambda e: keys[e.id])
     return kept
 
 
