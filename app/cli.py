@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,7 +31,7 @@ from tipstaff.engine.timecalc import (
     later_of,
 )
 from tipstaff.report import explain_finding, render_report
-from tipstaff.when import parse_when
+from tipstaff.when import as_of, parse_when
 
 
 @click.group(name="tipstaff", context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,7 +178,7 @@ def evaluate(order_spec: str, events_file: str, at_text: str | None, case_id: st
     if foreign:
         raise InputError(f"{events_file}: event {foreign[0].id} belongs to case "
                          f"{foreign[0].case!r}, not {case!r}")
-    at = _as_of(at_text, calendar.zone)
+    at = as_of(at_text, zone=calendar.zone, now=dt.datetime.now(dt.UTC))
     report = Evaluator().evaluate(loaded, events, at=at, case_id=case)
     if explain_term:
         loaded.term(explain_term)
@@ -191,17 +190,6 @@ def evaluate(order_spec: str, events_file: str, at_text: str | None, case_id: st
         for line in render_report(report, loaded):
             click.echo(line)
     raise click.exceptions.Exit(0 if report.compliant else 1)
-
-
-def _as_of(text: str | None, zone: str) -> dt.datetime:
-    """The evaluation instant: the shell is the only place that reads the clock."""
-    if text is None:
-        return dt.datetime.now(dt.UTC)
-    when = parse_when(text, zone=zone)
-    if isinstance(when, dt.datetime):
-        return when
-    # A plain date means the end of that day in the court's zone.
-    return dt.datetime.combine(when, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))
 
 
 def _holiday_json(h: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from tipstaff.engine.order import Order, bundled_orders, load_bundled_order, loa
 from tipstaff.report import explain_finding, render_report
 from tipstaff.store import db, repo, service
 from tipstaff.store.models import CaseRow
-from tipstaff.when import parse_when
+from tipstaff.when import as_of
 
 ACTOR = os.environ.get("USER", "cli")
 
@@ -70,17 +70,6 @@ def _order_from(spec: str) -> tuple[Order, str]:
 
 def _evaluate(session: Session, case: CaseRow, at: dt.datetime) -> tuple[CaseReport, int]:
     return service.evaluate_case(session, case, at)
-
-
-def _as_of(text: str | None, zone: str, now: dt.datetime) -> dt.datetime:
-    if text is None:
-        return now
-    when = parse_when(text, zone=zone)
-    if isinstance(when, dt.datetime):
-        return when
-    from zoneinfo import ZoneInfo
-
-    return dt.datetime.combine(when, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))
 
 
 def register(app: click.Group) -> None:
@@ -212,7 +201,7 @@ def register(app: click.Group) -> None:
         engine = _engine(database)
         with _write(engine) as session:
             case_row = repo.get_case(session, case_id=case_id)
-            at = _as_of(at_text, case_row.zone, _now())
+            at = as_of(at_text, zone=case_row.zone, now=_now())
             report, _ = _evaluate(session, case_row, at)
             repo.add_audit(session, at=_now(), actor=ACTOR, action="status.read",
                            subject=case_id, detail={"as_of": at.isoformat()})
@@ -237,7 +226,7 @@ def register(app: click.Group) -> None:
             order = repo.order_of(session, case=case_row)
             order.term(term_id)
             report, _ = _evaluate(session, case_row,
-                                  _as_of(at_text, case_row.zone, _now()))
+                                  as_of(at_text, zone=case_row.zone, now=_now()))
             history = repo.deadline_history(session, case_id=case_id, term_id=term_id)
             repo.add_audit(session, at=_now(), actor=ACTOR, action="explain.read",
                            subject=f"{case_id}/{term_id}")

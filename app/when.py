@@ -39,3 +39,14 @@ def parse_when(text: str, *, zone: str, want_time: bool = False) -> dt.date | dt
         raise InputError(f"{text} is ambiguous or does not exist in {zone} (daylight-saving "
                          "change); give the offset explicitly")
     return first
+
+
+def as_of(text: str | None, *, zone: str, now: dt.datetime) -> dt.datetime:
+    """The instant to evaluate at: ``now`` (read once by the shell) when no text is given; a
+    plain date means the end of that day in ``zone``."""
+    if text is None:
+        return now
+    when = parse_when(text, zone=zone)
+    if isinstance(when, dt.datetime):
+        return when
+    return dt.datetime.combine(when, dt.time(23, 59, 59), tzinfo=ZoneInfo(zone))

@@ -98,12 +98,6 @@ class Event:
         """The Bates pages the event names (empty when it names none)."""
         return bates.pages(self.data.get("pages", []))
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as one JSON Lines object."""
-        return {"case": self.case, "type": self.type, "occurred_at": self.occurred_at.isoformat(),
-                "id": self.id, "data": dict(self.data)}
-
-
 def parse_instant(value: Any) -> dt.date | dt.datetime:
     """ISO 8601 with an offset, or a plain date; an offset-less time is refused."""
     if not isinstance(value, str):

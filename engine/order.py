@@ -198,12 +198,6 @@ class Order:
     def scope_items(self, term: Term) -> frozenset[str]:
         return frozenset(item for set_id in term.scope for item in self.documents[set_id].items)
 
-    def parties_with_role(self, role: str) -> list[Party]:
-        return [p for p in self.parties.values() if role in p.roles]
-
-
-# -- loading --------------------------------------------------------------------------------
-
 def _schema() -> dict[str, Any]:
     text = resources.files("tipstaff.rules").joinpath("order.schema.json").read_text()
     schema: dict[str, Any] = json.loads(text)

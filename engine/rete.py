@@ -71,10 +71,6 @@ class RuleMatcher:
         self._types: dict[str, frozenset[str]] = {}
         self._host = _QuietHost()
 
-    def is_registered(self, name: str) -> bool:
-        """Whether a ruleset of that (versioned) name exists in this matcher."""
-        return name in self._registered
-
     def register(self, name: str, rules: Mapping[str, Mapping[str, Any]]) -> None:
         """Define ruleset ``name``; a name can be defined once (durable_rules has no removal)."""
         self._check_thread()

@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -296,7 +295,3 @@ def verify_chains(session: Session) -> list[str]:
         prev = audit.hash
     return problems
 
-
-def zone_of(case: CaseRow) -> ZoneInfo:
-    """The case's court zone."""
-    return ZoneInfo(case.zone)
