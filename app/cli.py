@@ -213,7 +213,10 @@ store_cli.register(app)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes print one line on stderr and return 2."""
     try:
-        result = app.main(args=argv, prog_name="tipstaff", standalone_mode=False)
+        # auto_envvar_prefix: every option without an explicit variable still reads
+        # TIPSTAFF_<COMMAND>_<OPTION>, e.g. TIPSTAFF_DUE_DAYS.
+        result = app.main(args=argv, prog_name="tipstaff", standalone_mode=False,
+                          auto_envvar_prefix="TIPSTAFF")
     except click.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         click.echo(f"tipstaff: error: {exc.format_message()}{hint}", err=True)

@@ -129,3 +129,13 @@ def test_help_works_everywhere(tipstaff: Run) -> None:
         assert "Usage" in result.stdout
 
 
+
+
+def test_every_option_reads_a_tipstaff_variable(tipstaff: Run) -> None:
+    """Options without a named variable read TIPSTAFF_<COMMAND>_<PARAMETER>."""
+    result = tipstaff("due", "--trigger", "2013-11-06", "--json",
+                      env={"TIPSTAFF_DUE_DAYS": "5", "TIPSTAFF_DUE_SERVICE": "mail"},
+                      check=True)
+    payload = json.loads(result.stdout)
+    assert payload["request"]["amount"] == 5
+    assert payload["due_date"] == "2013-11-15"
