@@ -185,20 +185,22 @@ def add_events(session: Session, *, case: CaseRow, events: list[Event], at: dt.d
     different content it is refused, and the caller's transaction rolls back.
     """
     _lock(session, f"tipstaff-case-{case.id}")
+    table = EventRow.__table__  # type: ignore[attr-defined]
     ids = [e.id for e in events]
-    stored = {row.event_id: row for row in session.exec(
-        select(EventRow).where(EventRow.case_id == case.id,
-                               col(EventRow.event_id).in_(ids))).all()} if ids else {}
-    last = session.exec(select(EventRow).where(EventRow.case_id == case.id)
-                        .order_by(col(EventRow.seq).desc()).limit(1)).first()
-    prev = last.hash if last else GENESIS
+    # Core queries: this runs once per case in every import.
+    stored = {row.event_id: dict(row._mapping) for row in session.execute(
+        select(*table.c).where(table.c.case_id == case.id, table.c.event_id.in_(ids)))
+    } if ids else {}
+    last = session.execute(select(table.c.hash).where(table.c.case_id == case.id)
+                           .order_by(table.c.seq.desc()).limit(1)).scalar()
+    prev = last or GENESIS
     added: list[Event] = []
     skipped: list[Event] = []
     rows: list[dict[str, Any]] = []
     for event in events:
         row = _event_values(case, event, at)
         if event.id in stored:
-            if _event_payload(stored[event.id].model_dump()) != _event_payload(row):
+            if _event_payload(stored[event.id]) != _event_payload(row):
                 raise StoreError(f"event {event.id} is already recorded for case {case.id} "
                                  "with different content; events are never changed (record "
                                  "an event_retracted and a new event instead)")
