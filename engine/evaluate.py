@@ -375,10 +375,8 @@ class _Case:
                            (self.event_step(first, event_type.replace("_", " ")),), (first.id,))
 
     def term_anchor(self, term_id: str) -> AnchorState:
-        finding = self.term_finding(term_id)
+        finding = self.term_finding(term_id)  # sets _performed_on when the term was performed
         performed = self._performed_on.get(term_id)
-        if finding.status not in ("satisfied",):
-            performed = None
         if performed is None:
             return AnchorState("pending", note=f"{term_id} not yet performed")
         return AnchorState("occurred", performed, (Step(
