@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, text
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from tipstaff.engine.datafile import suggest
@@ -179,89 +180,145 @@ def to_event(row: Any) -> Event:
 
 def add_events(session: Session, *, case: CaseRow, events: list[Event], at: dt.datetime
                ) -> tuple[list[Event], list[Event]]:
-    """Append new events to the case's chain; (added, already present).
+    """Append new events to one case's chain; (added, already present). See
+    :func:`add_events_many`."""
+    return add_events_many(session, cases={case.id: case}, events={case.id: events},
+                           at=at)[case.id]
+
+
+def add_events_many(session: Session, *, cases: Mapping[str, CaseRow],
+                    events: Mapping[str, list[Event]], at: dt.datetime
+                    ) -> dict[str, tuple[list[Event], list[Event]]]:
+    """Append new events to each case's chain; per case, (added, already present).
 
     An id already stored with the same content is skipped (idempotent re-import); with
-    different content it is refused, and the caller's transaction rolls back.
+    different content it is refused, and the caller's transaction rolls back. Two reads and
+    one bulk insert serve every case of the batch.
     """
-    _lock(session, f"tipstaff-case-{case.id}")
+    for case_id in sorted(events):  # a fixed order, so two writers cannot deadlock
+        _lock(session, f"tipstaff-case-{case_id}")
     table = EventRow.__table__  # type: ignore[attr-defined]
-    ids = [e.id for e in events]
-    # Core queries: this runs once per case in every import.
-    stored = {row.event_id: dict(row._mapping) for row in session.execute(
-        select(*table.c).where(table.c.case_id == case.id, table.c.event_id.in_(ids)))
-    } if ids else {}
-    last = session.execute(select(table.c.hash).where(table.c.case_id == case.id)
-                           .order_by(table.c.seq.desc()).limit(1)).scalar()
-    prev = last or GENESIS
-    added: list[Event] = []
-    skipped: list[Event] = []
+    case_ids = list(events)
+    ids = sorted({e.id for items in events.values() for e in items})
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
+    heads: dict[str, str] = {}
+    if case_ids:
+        for found in session.execute(core_select(*table.c).where(
+                table.c.case_id.in_(case_ids), table.c.event_id.in_(ids))):
+            stored[(found.case_id, found.event_id)] = dict(found._mapping)
+        last_seq = (core_select(func.max(table.c.seq)).where(table.c.case_id.in_(case_ids))
+                    .group_by(table.c.case_id))
+        for head in session.execute(core_select(table.c.case_id, table.c.hash)
+                                    .where(table.c.seq.in_(last_seq))):
+            heads[head.case_id] = head.hash
+    result: dict[str, tuple[list[Event], list[Event]]] = {}
     rows: list[dict[str, Any]] = []
-    for event in events:
-        row = _event_values(case, event, at)
-        if event.id in stored:
-            if _event_payload(stored[event.id]) != _event_payload(row):
-                raise StoreError(f"event {event.id} is already recorded for case {case.id} "
-                                 "with different content; events are never changed (record "
-                                 "an event_retracted and a new event instead)")
-            skipped.append(event)
-            continue
-        row["prev_hash"] = prev
-        row["hash"] = prev = _digest(prev, _event_payload(row))
-        rows.append(row)
-        added.append(event)
+    for case_id, items in events.items():
+        case = cases[case_id]
+        prev = heads.get(case_id, GENESIS)
+        added: list[Event] = []
+        skipped: list[Event] = []
+        for event in items:
+            row = _event_values(case, event, at)
+            old = stored.get((case_id, event.id))
+            if old is not None:
+                if _event_payload(old) != _event_payload(row):
+                    raise StoreError(f"event {event.id} is already recorded for case "
+                                     f"{case_id} with different content; events are never "
+                                     "changed (record an event_retracted and a new event "
+                                     "instead)")
+                skipped.append(event)
+                continue
+            row["prev_hash"] = prev
+            row["hash"] = prev = _digest(prev, _event_payload(row))
+            rows.append(row)
+            added.append(event)
+        result[case_id] = (added, skipped)
     if rows:
         # A Core bulk insert: the ORM unit of work costs more than the chain itself.
-        session.execute(EventRow.__table__.insert(), rows)  # type: ignore[attr-defined]
-    return added, skipped
+        session.execute(table.insert(), rows)
+    return result
 
 
 def list_events(session: Session, *, case_id: str) -> tuple[list[Event], int]:
     """The case's events in recording order, and the last sequence number (0: none)."""
+    return list_events_many(session, case_ids=[case_id]).get(case_id, ([], 0))
+
+
+def list_events_many(session: Session, *, case_ids: list[str]
+                     ) -> dict[str, tuple[list[Event], int]]:
+    """Per case, its events in recording order and its last sequence number, in one read
+    (Core rows, not ORM objects: building model instances cost most of a status call)."""
     table = EventRow.__table__  # type: ignore[attr-defined]
-    # Core rows, not ORM objects: building model instances cost most of a status call.
-    rows = session.execute(select(*table.c).where(table.c.case_id == case_id)
-                           .order_by(table.c.seq)).all()
-    return [to_event(r) for r in rows], (rows[-1].seq or 0) if rows else 0
+    found: dict[str, tuple[list[Event], int]] = {}
+    for row in session.execute(core_select(*table.c).where(table.c.case_id.in_(case_ids))
+                               .order_by(table.c.seq)):
+        events, _ = found.get(row.case_id, ([], 0))
+        events.append(to_event(row))
+        found[row.case_id] = (events, row.seq)
+    return found
 
 
 # -- findings -------------------------------------------------------------------------------
 
 def add_findings(session: Session, *, case: CaseRow, report: CaseReport, through_seq: int,
                  at: dt.datetime) -> None:
-    """Append the evaluation and a new deadline version for every term whose date or status
-    changed (never overwriting the old one)."""
+    """Append one case's evaluation; see :func:`add_findings_many`."""
+    add_findings_many(session, items=[(case, report, through_seq)], at=at)
+
+
+def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport, int]],
+                      at: dt.datetime) -> None:
+    """Append each evaluation and a new deadline version for every term whose date or status
+    changed (never overwriting the old one): one read and two bulk inserts for the batch."""
+    if not items:
+        return
     recorded = _naive_utc(at)
-    session.execute(FindingRow.__table__.insert().values(  # type: ignore[attr-defined]
-        case_id=case.id, order_sha256=case.order_sha256, through_seq=through_seq,
-        as_of_utc=_naive_utc(report.as_of), compliant=report.compliant,
-        payload=json.dumps(report.to_dict(), sort_keys=True), recorded_utc=recorded))
-    latest: dict[str, DeadlineRow] = {}
-    for row in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case.id)
-                            .order_by(col(DeadlineRow.version))).all():
-        latest[row.term_id] = row  # ordered by version: the last one wins
+    session.execute(FindingRow.__table__.insert(), [  # type: ignore[attr-defined]
+        {"case_id": case.id, "order_sha256": case.order_sha256, "through_seq": through,
+         "as_of_utc": _naive_utc(report.as_of), "compliant": report.compliant,
+         "payload": json.dumps(report.to_dict(), sort_keys=True), "recorded_utc": recorded}
+        for case, report, through in items])
+    table = DeadlineRow.__table__  # type: ignore[attr-defined]
+    latest: dict[tuple[str, str], Any] = {}
+    for row in session.execute(core_select(table.c.id, table.c.case_id, table.c.term_id,
+                                           table.c.version, table.c.due_date, table.c.status)
+                               .where(table.c.case_id.in_([c.id for c, _, _ in items]))
+                               .order_by(table.c.version)):
+        latest[(row.case_id, row.term_id)] = row  # ordered by version: the last one wins
     new_rows = []
-    for finding in report.terms:
-        previous = latest.get(finding.term.id)
-        if (previous is not None and previous.due_date == finding.due_date
-                and previous.status == finding.status):
-            continue
-        steps = flatten(finding.anchor_steps)
-        if finding.deadline is not None:
-            steps += finding.deadline.steps
-        new_rows.append({
-            "case_id": case.id, "term_id": finding.term.id,
-            "version": previous.version + 1 if previous else 1,
-            "due_date": finding.due_date,
-            "due_utc": (_naive_utc(finding.deadline.due_at) if finding.deadline is not None
-                        else None),
-            "zone": case.zone, "status": finding.status,
-            "explanation": json.dumps({"reason": finding.reason(),
-                                       "steps": [{"rule": s.rule, "text": s.text}
-                                                 for s in steps]}),
-            "supersedes": previous.id if previous else None, "recorded_utc": recorded})
+    for case, report, _ in items:
+        for finding in report.terms:
+            previous = latest.get((case.id, finding.term.id))
+            if (previous is not None and previous.due_date == finding.due_date
+                    and previous.status == finding.status):
+                continue
+            steps = flatten(finding.anchor_steps)
+            if finding.deadline is not None:
+                steps += finding.deadline.steps
+            new_rows.append({
+                "case_id": case.id, "term_id": finding.term.id,
+                "version": previous.version + 1 if previous else 1,
+                "due_date": finding.due_date,
+                "due_utc": (_naive_utc(finding.deadline.due_at)
+                            if finding.deadline is not None else None),
+                "zone": case.zone, "status": finding.status,
+                "explanation": json.dumps({"reason": finding.reason(),
+                                           "steps": [{"rule": s.rule, "text": s.text}
+                                                     for s in steps]}),
+                "supersedes": previous.id if previous else None, "recorded_utc": recorded})
     if new_rows:
-        session.execute(DeadlineRow.__table__.insert(), new_rows)  # type: ignore[attr-defined]
+        session.execute(table.insert(), new_rows)
+
+
+def get_cases(session: Session, *, case_ids: list[str]) -> dict[str, CaseRow]:
+    """Several cases in one read; an unknown id is a clear error with a suggestion."""
+    found = {row.id: row for row in session.exec(
+        select(CaseRow).where(col(CaseRow.id).in_(case_ids))).all()}
+    for case_id in case_ids:
+        if case_id not in found:
+            get_case(session, case_id=case_id)  # raises the explanatory error
+    return found
 
 
 def deadline_history(session: Session, *, case_id: str, term_id: str) -> list[DeadlineRow]:

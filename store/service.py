@@ -53,16 +53,22 @@ def record_events(engine: Engine, events: Sequence[Event], *, at: dt.datetime, a
     added_total = skipped_total = 0
     recorded: dict[str, list[str]] = {}
     with Session(engine, expire_on_commit=False) as session, session.begin():
-        for case_id, items in by_case.items():
-            case = repo.get_case(session, case_id=case_id)
-            added, skipped = repo.add_events(session, case=case, events=items, at=at)
+        cases = repo.get_cases(session, case_ids=list(by_case))
+        outcome = repo.add_events_many(session, cases=cases, events=by_case, at=at)
+        for case_id, (added, skipped) in outcome.items():
             added_total += len(added)
             skipped_total += len(skipped)
             if added:
-                report, through = evaluate_case(session, case, at)
-                repo.add_findings(session, case=case, report=report, through_seq=through,
-                                  at=at)
                 recorded[case_id] = [e.id for e in added]
+        stored = repo.list_events_many(session, case_ids=list(recorded))
+        items = []
+        for case_id in recorded:
+            case = cases[case_id]
+            case_events, through = stored[case_id]
+            order = repo.order_of(session, case=case)
+            report = evaluator().evaluate(order, case_events, at=at, case_id=case_id)
+            items.append((case, report, through))
+        repo.add_findings_many(session, items=items, at=at)
         if recorded:
             # One audit record per transaction, naming every case and event it wrote.
             subject = next(iter(recorded)) if len(recorded) == 1 else f"{len(recorded)} cases"
