@@ -51,6 +51,8 @@ class PartyRow(SQLModel, table=True):
     roles: str  # comma-separated
     contact: str | None = None
     active: bool = True
+    email: str | None = None  # where reminders go (set with `tipstaff party set`)
+    webhook: str | None = None
 
 
 class EventRow(SQLModel, table=True):
@@ -122,3 +124,66 @@ class AuditRow(SQLModel, table=True):
     detail: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class OutboxRow(SQLModel, table=True):
+    """One message to deliver: to one party, of one kind, at one instant.
+
+    ``key`` is unique per (deadline version, recipient, kind, instant) — or per (violation,
+    recipient) — so planning twice never queues twice; it is also the stable Message-ID and
+    webhook id, so the rare duplicate delivery (a crash between send and record) is
+    recognisable. States: pending -> sending -> sent; pending -> cancelled (the deadline
+    moved or was satisfied) or suppressed (the recipient left the case); a failed attempt
+    goes back to pending with a later ``next_attempt_utc``.
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    term_id: str
+    deadline_version: int | None = None  # None for violation alerts
+    kind: str  # notice | reminder | due_today | overdue | violation
+    label: str
+    recipient: str  # party id
+    fire_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    due_date: dt.date | None = None
+    due_utc: dt.datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    zone: str
+    detail: str = Field(sa_column=Column(Text, nullable=False))  # JSON: events, violation
+    state: str = Field(index=True)
+    next_attempt_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False,
+                                                           index=True))
+    attempts: int = 0
+    channel: str | None = None  # where it went: email | webhook | log
+    escalated: bool = False
+    claimed_by: str | None = None
+    claimed_until_utc: dt.datetime | None = Field(default=None,
+                                                  sa_column=Column(DateTime, nullable=True))
+    sent_utc: dt.datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    late: bool = False
+    last_error: str | None = None
+    created_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class DaemonRow(SQLModel, table=True):
+    """A running (or last seen) daemon's heartbeat: what `tipstaff daemon status` reads."""
+
+    __tablename__ = "daemons"
+
+    name: str = Field(primary_key=True, max_length=200)
+    host: str
+    pid: int
+    role: str  # leader | follower | stopped
+    clock: str  # "real" or "simulated from ... at N x"
+    started_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    beat_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    clock_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    last_tick_utc: dt.datetime | None = Field(default=None,
+                                              sa_column=Column(DateTime, nullable=True))
+    last_sent_utc: dt.datetime | None = Field(default=None,
+                                              sa_column=Column(DateTime, nullable=True))
+    sent: int = 0
+    failures: int = 0
+    last_error: str | None = None

@@ -21,6 +21,7 @@ from tipstaff.engine.datafile import suggest
 from tipstaff.engine.evaluate import CaseReport, flatten
 from tipstaff.engine.events import Event
 from tipstaff.engine.order import Order, load_order_text
+from tipstaff.store import outbox
 from tipstaff.store.db import StoreError
 from tipstaff.store.models import (
     AuditRow,
@@ -268,17 +269,17 @@ def add_findings(session: Session, *, case: CaseRow, report: CaseReport, through
 
 
 def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport, int]],
-                      at: dt.datetime) -> None:
+                      at: dt.datetime, record_unchanged: bool = True) -> int:
     """Append each evaluation and a new deadline version for every term whose date or status
-    changed (never overwriting the old one): one read and two bulk inserts for the batch."""
+    changed (never overwriting the old one), and plan or cancel the reminders those versions
+    call for (:mod:`tipstaff.store.outbox`): a few reads and bulk inserts for the batch.
+
+    With ``record_unchanged`` false (the daemon's periodic re-evaluation), a case whose
+    deadlines did not change gets no new finding row. Returns the number of new versions.
+    """
     if not items:
-        return
+        return 0
     recorded = _naive_utc(at)
-    session.execute(FindingRow.__table__.insert(), [  # type: ignore[attr-defined]
-        {"case_id": case.id, "order_sha256": case.order_sha256, "through_seq": through,
-         "as_of_utc": _naive_utc(report.as_of), "compliant": report.compliant,
-         "payload": json.dumps(report.to_dict(), sort_keys=True), "recorded_utc": recorded}
-        for case, report, through in items])
     table = DeadlineRow.__table__  # type: ignore[attr-defined]
     latest: dict[tuple[str, str], Any] = {}
     for row in session.execute(core_select(table.c.id, table.c.case_id, table.c.term_id,
@@ -309,6 +310,19 @@ def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport
                 "supersedes": previous.id if previous else None, "recorded_utc": recorded})
     if new_rows:
         session.execute(table.insert(), new_rows)
+    changed_cases = {row["case_id"] for row in new_rows}
+    kept = [(case, report, through) for case, report, through in items
+            if record_unchanged or case.id in changed_cases]
+    if kept:
+        session.execute(FindingRow.__table__.insert(), [  # type: ignore[attr-defined]
+            {"case_id": case.id, "order_sha256": case.order_sha256, "through_seq": through,
+             "as_of_utc": _naive_utc(report.as_of), "compliant": report.compliant,
+             "payload": json.dumps(report.to_dict(), sort_keys=True), "recorded_utc": recorded}
+            for case, report, through in kept])
+    outbox.plan(session, orders={case.id: order_of(session, case=case) for case, _, _ in items},
+                items=[(case, report) for case, report, _ in items], versions=new_rows,
+                previous=latest, at=at)
+    return len(new_rows)
 
 
 def get_cases(session: Session, *, case_ids: list[str]) -> dict[str, CaseRow]:
