@@ -181,10 +181,11 @@ def check_overrides(policy: Policy, orders: Iterable[Order]) -> None:
     """Refuse overrides naming an unknown term of a known order (a typo would silently
     leave a term with the class default)."""
     for order in orders:
+        known = [t.id for t in order.terms]
         for term_id in policy.overrides.get(order.id, {}):
-            if term_id != "*" and term_id not in order.terms:
+            if term_id != "*" and term_id not in known:
                 raise DataError(f"reminder override for unknown term {term_id!r} of order "
-                                f"{order.id}{df.suggest(term_id, order.terms)}",
+                                f"{order.id}{df.suggest(term_id, known)}",
                                 file=policy.source)
 
 

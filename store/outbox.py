@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -72,7 +72,8 @@ def active_parties(session: Session, *, case_ids: Iterable[str]) -> dict[str, se
     return found
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert outbox rows; a row whose key is already queued is left as it is."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -123,8 +124,12 @@ def plan(session: Session, *, orders: Mapping[str, Order],
         before = previous.get((case.id, term.id))
         is_open = version["status"] in OPEN_STATUSES and version["due_date"] is not None
         if (is_open and before is not None and before.status in OPEN_STATUSES
-                and before.due_date == version["due_date"]):
-            continue  # same date still open: the reminders planned for it stand
+                and before.due_date == version["due_date"]
+                and before.recorded_utc <= version["recorded_utc"]):
+            # Same date, still open: the reminders planned for it stand. (A version recorded
+            # "earlier" than its predecessor only happens when a simulated clock replays the
+            # past over a store written in real time; it is planned afresh.)
+            continue
         if before is not None:
             cancel_pending(session, case_id=case.id, term_id=term.id,
                            reason=f"superseded by deadline version {version['version']} "
@@ -154,7 +159,7 @@ def plan(session: Session, *, orders: Mapping[str, Order],
                                  key=_key(case.id, term.id, "violation",
                                           ",".join(sorted(violation.events)),
                                           violation.reason, item.recipient)))
-    _insert_ignoring_duplicates(session, rows)
+    insert_rows(session, rows)
 
 
 # -- the daemon's side ------------------------------------------------------------------------
@@ -234,8 +239,6 @@ def counts(session: Session, *, now: dt.datetime, stale_after: dt.timedelta
            ) -> dict[str, int]:
     """Health figures: rows by state, and pending rows due longer than ``stale_after``."""
     by_state = {state: 0 for state in STATES}
-    from sqlalchemy import func
-
     for state, number in session.execute(core_select(OUTBOX.c.state, func.count())
                                          .group_by(OUTBOX.c.state)):
         by_state[state] = int(number)

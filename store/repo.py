@@ -283,7 +283,8 @@ def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport
     table = DeadlineRow.__table__  # type: ignore[attr-defined]
     latest: dict[tuple[str, str], Any] = {}
     for row in session.execute(core_select(table.c.id, table.c.case_id, table.c.term_id,
-                                           table.c.version, table.c.due_date, table.c.status)
+                                           table.c.version, table.c.due_date, table.c.status,
+                                           table.c.recorded_utc)
                                .where(table.c.case_id.in_([c.id for c, _, _ in items]))
                                .order_by(table.c.version)):
         latest[(row.case_id, row.term_id)] = row  # ordered by version: the last one wins
