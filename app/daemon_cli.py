@@ -195,19 +195,21 @@ def register(app: click.Group) -> None:
     @party.command("set")
     @click.argument("case_id", metavar="CASE")
     @click.argument("party_id", metavar="PARTY")
-    @click.option("--email", help="E-mail address for reminders.")
-    @click.option("--webhook", help="HTTPS URL that receives signed JSON alerts.")
+    @click.option("--email", help="E-mail address for reminders (\"\" clears it).")
+    @click.option("--webhook", help="URL that receives signed JSON alerts (\"\" clears it).")
     @database_option
     def party_set(case_id: str, party_id: str, email: str | None, webhook: str | None,
                   database: str | None) -> None:
         """Set where a party's reminders go (and put it back on the case if removed)."""
-        if email is not None and "@" not in email:
+        if email and "@" not in email:
             raise InputError(f"--email {email!r} is not an e-mail address")
-        if webhook is not None and not webhook.startswith(("http://", "https://")):
+        if webhook and not webhook.startswith(("http://", "https://")):
             raise InputError(f"--webhook {webhook!r}: expected an http:// or https:// URL")
+        # An empty value clears the address.
         _update_party(database, case_id, party_id, "party.set",
-                      {"active": True, **({"email": email} if email is not None else {}),
-                       **({"webhook": webhook} if webhook is not None else {})})
+                      {"active": True, **({"email": email or None} if email is not None
+                                          else {}),
+                       **({"webhook": webhook or None} if webhook is not None else {})})
 
     @party.command("remove")
     @click.argument("case_id", metavar="CASE")

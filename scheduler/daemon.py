@@ -182,9 +182,9 @@ class Daemon:
                 self._last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
                 log.error("cycle failed; retrying", extra={"fields": {
                     "error": self._last_error, "consecutive": self._errors}})
-                self.clock.run()
+                # A simulated clock stands still here: an outage of the database is real
+                # time, not the case's time.
                 self._stop.wait(min(2.0 ** self._errors, 30.0))
-                self.clock.hold()
                 continue
             if self.until is not None and self.clock.now() >= self.until and not busy:
                 log.info("simulation reached --until", extra={"fields": {
