@@ -41,6 +41,7 @@ ESCALATE_AFTER_ATTEMPTS = 3
 ESCALATE_WITHIN = dt.timedelta(days=1)
 BACKOFF_FIRST = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(minutes=30)
+RECORD_EVERY = 50
 
 
 @dataclass
@@ -93,8 +94,14 @@ class Dispatcher:
         self._claims = 0
 
     def run_once(self, *, limit: int = 200) -> int:
-        """Claim and deliver up to ``limit`` due rows; returns how many were handled."""
+        """Claim and deliver up to ``limit`` due rows; returns how many were handled.
+
+        Outcomes are recorded in groups of up to :data:`RECORD_EVERY` sends (one transaction
+        each): a crash can then re-send at most one group, each message at most once more,
+        with its same id.
+        """
         claimed = self._claim(self.now(), limit)
+        done: list[tuple[Claimed, str, str | None]] = []
         for index, item in enumerate(claimed):
             if self.should_stop():
                 # Hand the rest back now rather than leave them 'sending' until a takeover.
@@ -103,10 +110,21 @@ class Dispatcher:
             self._pause("pause-after-claim")
             channel_name, error = self._send(item)
             self._pause("pause-after-send")
-            self._record(item, channel_name, error)
+            done.append((item, channel_name, error))
+            if len(done) >= RECORD_EVERY:
+                self._record_all(done)
+                done = []
+        self._record_all(done)
         if self.channels.email is not None:
             self.channels.email.close()
         return len(claimed)
+
+    def _record_all(self, done: list[tuple[Claimed, str, str | None]]) -> None:
+        if not done:
+            return
+        with Session(self.engine) as session, session.begin():
+            for item, channel, error in done:
+                self._record(session, item, channel, error)
 
     def _pause(self, point: str) -> None:
         if self._fault == point:
@@ -224,53 +242,53 @@ class Dispatcher:
 
     # -- record ------------------------------------------------------------------------------
 
-    def _record(self, item: Claimed, channel: str, error: str | None) -> None:
+    def _record(self, session: Session, item: Claimed, channel: str, error: str | None
+                ) -> None:
         row, now = item.row, self.now()
         attempts = row.attempts + 1
-        with Session(self.engine) as session, session.begin():
-            if error is None:
-                late = now - row.fire_utc.replace(tzinfo=UTC) > self.late_after
-                outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
-                    "state": "sent", "sent_utc": _naive(now), "late": late,
-                    "channel": channel, "claimed_by": None, "last_error": None})
-                repo.add_audit(session, at=now, actor=self.me, action="alert.sent",
-                               subject=row.case_id, detail={
-                                   "key": row.key, "term": row.term_id, "kind": row.kind,
-                                   "recipient": row.recipient, "channel": channel,
-                                   "late": late, "attempts": attempts})
-                self.sent += 1
-                self.last_sent = now
-                log.info("sent", extra={"fields": {"key": row.key, "case": row.case_id,
-                                                   "term": row.term_id, "kind": row.kind,
-                                                   "channel": channel, "late": late}})
-                return
-            self.failures += 1
+        if error is None:
+            late = now - row.fire_utc.replace(tzinfo=UTC) > self.late_after
             outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
-                "state": "pending", "claimed_by": None, "last_error": error,
-                "next_attempt_utc": _naive(now + backoff(attempts))})
-            escalate = (not row.escalated and row.channel is None and (
-                attempts >= ESCALATE_AFTER_ATTEMPTS or row.kind in ("overdue", "violation")
-                or (row.due_utc is not None
-                    and row.due_utc.replace(tzinfo=UTC) - now <= ESCALATE_WITHIN)))
-            alternative = self._alternative(channel, item.party) if escalate else None
-            if alternative is not None:
-                outbox.set_state(session, row_id=row.id, values={"escalated": True})
-                copy = {c: getattr(row, c) for c in row._fields if c != "id"}
-                copy.update(key=hashlib.sha256(f"{row.key}|escalation".encode()).hexdigest(),
-                            channel=alternative, state="pending", attempts=0,
-                            next_attempt_utc=_naive(now), label=f"{row.label} (escalated: "
-                            f"{channel} failing)", created_utc=_naive(now), last_error=None,
-                            claimed_by=None, escalated=False,
-                            detail=json.dumps({**json.loads(row.detail),
-                                               "escalation_of": row.key}, sort_keys=True))
-                outbox.insert_rows(session, [copy])
-            repo.add_audit(session, at=now, actor=self.me, action="alert.failed",
+                "state": "sent", "sent_utc": _naive(now), "late": late,
+                "channel": channel, "claimed_by": None, "last_error": None})
+            repo.add_audit(session, at=now, actor=self.me, action="alert.sent",
                            subject=row.case_id, detail={
-                               "key": row.key, "channel": channel, "error": error,
-                               "attempts": attempts, "escalated_to": alternative})
-            log.warning("delivery failed", extra={"fields": {
-                "key": row.key, "channel": channel, "error": error, "attempts": attempts,
-                "escalated_to": alternative}})
+                               "key": row.key, "term": row.term_id, "kind": row.kind,
+                               "recipient": row.recipient, "channel": channel,
+                               "late": late, "attempts": attempts})
+            self.sent += 1
+            self.last_sent = now
+            log.info("sent", extra={"fields": {"key": row.key, "case": row.case_id,
+                                               "term": row.term_id, "kind": row.kind,
+                                               "channel": channel, "late": late}})
+            return
+        self.failures += 1
+        outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
+            "state": "pending", "claimed_by": None, "last_error": error,
+            "next_attempt_utc": _naive(now + backoff(attempts))})
+        escalate = (not row.escalated and row.channel is None and (
+            attempts >= ESCALATE_AFTER_ATTEMPTS or row.kind in ("overdue", "violation")
+            or (row.due_utc is not None
+                and row.due_utc.replace(tzinfo=UTC) - now <= ESCALATE_WITHIN)))
+        alternative = self._alternative(channel, item.party) if escalate else None
+        if alternative is not None:
+            outbox.set_state(session, row_id=row.id, values={"escalated": True})
+            copy = {c: getattr(row, c) for c in row._fields if c != "id"}
+            copy.update(key=hashlib.sha256(f"{row.key}|escalation".encode()).hexdigest(),
+                        channel=alternative, state="pending", attempts=0,
+                        next_attempt_utc=_naive(now), label=f"{row.label} (escalated: "
+                        f"{channel} failing)", created_utc=_naive(now), last_error=None,
+                        claimed_by=None, escalated=False,
+                        detail=json.dumps({**json.loads(row.detail),
+                                           "escalation_of": row.key}, sort_keys=True))
+            outbox.insert_rows(session, [copy])
+        repo.add_audit(session, at=now, actor=self.me, action="alert.failed",
+                       subject=row.case_id, detail={
+                           "key": row.key, "channel": channel, "error": error,
+                           "attempts": attempts, "escalated_to": alternative})
+        log.warning("delivery failed", extra={"fields": {
+            "key": row.key, "channel": channel, "error": error, "attempts": attempts,
+            "escalated_to": alternative}})
 
 
 def _latest_findings(session: Session, case_ids: list[str]) -> dict[str, dict[str, Any]]:
