@@ -122,9 +122,16 @@ class Dispatcher:
     def _record_all(self, done: list[tuple[Claimed, str, str | None]]) -> None:
         if not done:
             return
+        delivered: list[dict[str, Any]] = []
         with Session(self.engine) as session, session.begin():
             for item, channel, error in done:
-                self._record(session, item, channel, error)
+                self._record(session, item, channel, error, delivered)
+            if delivered:
+                # One audit record per group, naming every delivery in it.
+                cases = sorted({d["case"] for d in delivered})
+                repo.add_audit(session, at=self.now(), actor=self.me, action="alert.sent",
+                               subject=cases[0] if len(cases) == 1 else f"{len(cases)} cases",
+                               detail={"deliveries": delivered})
 
     def _pause(self, point: str) -> None:
         if self._fault == point:
@@ -242,8 +249,8 @@ class Dispatcher:
 
     # -- record ------------------------------------------------------------------------------
 
-    def _record(self, session: Session, item: Claimed, channel: str, error: str | None
-                ) -> None:
+    def _record(self, session: Session, item: Claimed, channel: str, error: str | None,
+                delivered: list[dict[str, Any]]) -> None:
         row, now = item.row, self.now()
         attempts = row.attempts + 1
         if error is None:
@@ -251,11 +258,9 @@ class Dispatcher:
             outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
                 "state": "sent", "sent_utc": _naive(now), "late": late,
                 "channel": channel, "claimed_by": None, "last_error": None})
-            repo.add_audit(session, at=now, actor=self.me, action="alert.sent",
-                           subject=row.case_id, detail={
-                               "key": row.key, "term": row.term_id, "kind": row.kind,
-                               "recipient": row.recipient, "channel": channel,
-                               "late": late, "attempts": attempts})
+            delivered.append({"key": row.key, "case": row.case_id, "term": row.term_id,
+                              "kind": row.kind, "recipient": row.recipient,
+                              "channel": channel, "late": late, "attempts": attempts})
             self.sent += 1
             self.last_sent = now
             log.info("sent", extra={"fields": {"key": row.key, "case": row.case_id,
