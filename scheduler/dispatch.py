@@ -127,6 +127,9 @@ class Dispatcher:
             for item, channel, error in done:
                 self._record(session, item, channel, error, delivered)
             if delivered:
+                outbox.mark_sent(session, me=self.me, rows=delivered)
+                for d in delivered:
+                    del d["id"], d["sent"]
                 # One audit record per group, naming every delivery in it.
                 cases = sorted({d["case"] for d in delivered})
                 repo.add_audit(session, at=self.now(), actor=self.me, action="alert.sent",
@@ -168,6 +171,7 @@ class Dispatcher:
                     PartyRow.__table__.c.case_id.in_(case_ids)))}  # type: ignore[attr-defined]
             cases = repo.get_cases(session, case_ids=case_ids)
             findings = _latest_findings(session, case_ids)
+            to_claim: list[int] = []
             for row in rows:
                 party = parties.get((row.case_id, row.recipient))
                 reason = self._stale(row, current.get((row.case_id, row.term_id)))
@@ -187,15 +191,14 @@ class Dispatcher:
                                                                 "recipient": row.recipient,
                                                                 "reason": why})
                     continue
-                outbox.set_state(session, row_id=row.id, values={
-                    "state": "sending", "claimed_by": self.me, "claimed_until_utc": _naive(now),
-                    "attempts": row.attempts + 1})
+                to_claim.append(row.id)
                 order = repo.order_of(session, case=cases[row.case_id])
                 term_finding = next((t for t in findings.get(row.case_id, {}).get("terms", [])
                                      if t["id"] == row.term_id), None)
                 message = build(row, order=order, finding=term_finding,
                                 base_url=self.base_url, recipient_name=party.name)
                 claimed.append(Claimed(row=row, party=party, message=message))
+            outbox.claim(session, row_ids=to_claim, me=self.me, now=now)
         return claimed
 
     @staticmethod
@@ -255,10 +258,8 @@ class Dispatcher:
         attempts = row.attempts + 1
         if error is None:
             late = now - row.fire_utc.replace(tzinfo=UTC) > self.late_after
-            outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
-                "state": "sent", "sent_utc": _naive(now), "late": late,
-                "channel": channel, "claimed_by": None, "last_error": None})
-            delivered.append({"key": row.key, "case": row.case_id, "term": row.term_id,
+            delivered.append({"id": row.id, "sent": _naive(now), "key": row.key,
+                              "case": row.case_id, "term": row.term_id,
                               "kind": row.kind, "recipient": row.recipient,
                               "channel": channel, "late": late, "attempts": attempts})
             self.sent += 1

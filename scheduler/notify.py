@@ -6,6 +6,7 @@ Each ``send`` either returns (delivered: the server accepted it) or raises
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import hmac
@@ -17,7 +18,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tipstaff.engine.errors import InputError
@@ -86,19 +86,13 @@ class EmailChannel:
         """Send over the batch's connection (opened on first use; reopened once if the
         server dropped it)."""
         s = self.settings
-        mail = EmailMessage()
-        mail["From"] = s.sender
-        mail["To"] = address
-        mail["Subject"] = message.subject
-        mail["Date"] = email.utils.formatdate(usegmt=True)
-        mail["Message-ID"] = f"<{message.id}@tipstaff>"
-        mail["X-Tipstaff-Id"] = message.id
-        mail.set_content(message.body)
+        data = _mime(sender=s.sender, to=address, subject=message.subject, body=message.body,
+                     message_id=message.id)
         for attempt in (1, 2):
             try:
                 if self._client is None:
                     self._client = self._connect()
-                self._client.send_message(mail)
+                self._client.sendmail(s.sender, [address], data)
                 return
             except smtplib.SMTPServerDisconnected as exc:
                 self._client = None
@@ -116,6 +110,33 @@ class EmailChannel:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
+
+
+def _encoded_words(text: str) -> str:
+    """RFC 2047 base64 encoded words of at most 45 UTF-8 bytes each (pure ASCII as is)."""
+    if text.isascii():
+        return text
+    words: list[str] = []
+    chunk = ""
+    for char in text:
+        if len((chunk + char).encode()) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?=" for w in words)
+
+
+def _mime(*, sender: str, to: str, subject: str, body: str, message_id: str) -> bytes:
+    """A single-part UTF-8 text message. Built directly: the ``email`` package spent about
+    2 ms a message folding and encoding headers, half of the burst benchmark's time."""
+    headers = [f"From: {sender}", f"To: {to}", f"Subject: {_encoded_words(subject)}",
+               f"Date: {email.utils.formatdate(usegmt=True)}",
+               f"Message-ID: <{message_id}@tipstaff>", f"X-Tipstaff-Id: {message_id}",
+               "MIME-Version: 1.0", 'Content-Type: text/plain; charset="utf-8"',
+               "Content-Transfer-Encoding: base64"]
+    encoded = base64.encodebytes(body.encode()).decode().replace("\n", "\r\n")
+    return ("\r\n".join(headers) + "\r\n\r\n" + encoded).encode("ascii")
 
 
 class WebhookChannel:

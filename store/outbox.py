@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -209,6 +209,26 @@ def set_state(session: Session, *, row_id: int, values: Mapping[str, Any],
         condition.append(OUTBOX.c.claimed_by == claimed_by)
     result = session.execute(update(OUTBOX).where(*condition).values(**values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim(session: Session, *, row_ids: list[int], me: str, now: dt.datetime) -> None:
+    """Mark rows 'sending' by ``me`` (one statement for the batch)."""
+    if row_ids:
+        session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(row_ids)).values(
+            state="sending", claimed_by=me, claimed_until_utc=_naive(now),
+            attempts=OUTBOX.c.attempts + 1))
+
+
+def mark_sent(session: Session, *, me: str, rows: list[dict[str, Any]]) -> None:
+    """Record deliveries (each dict: ``id``, ``sent`` naive UTC, ``late``, ``channel``) in one
+    executemany; a row no longer claimed by ``me`` is left alone."""
+    statement = update(OUTBOX).where(
+        OUTBOX.c.id == bindparam("row_id"), OUTBOX.c.claimed_by == me,
+    ).values(state="sent", sent_utc=bindparam("sent_at"), late=bindparam("was_late"),
+             channel=bindparam("via"), claimed_by=None, last_error=None)
+    session.connection().execute(statement, [
+        {"row_id": r["id"], "sent_at": r["sent"], "was_late": r["late"], "via": r["channel"]}
+        for r in rows])
 
 
 def reclaim_abandoned(session: Session, *, me: str) -> int:
