@@ -320,7 +320,8 @@ class Daemon:
 
     def _stop_alarm(self) -> None:
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            if self._scheduler.running:  # a dead one raises on shutdown
+                self._scheduler.shutdown(wait=False)
             self._scheduler = None
 
     def _alarm_alive(self) -> bool:
