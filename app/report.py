@@ -2,30 +2,93 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+from collections.abc import Sequence
+
 from tipstaff.engine.evaluate import CaseReport, TermFinding, flatten
 from tipstaff.engine.order import Order
 from tipstaff.engine.timecalc import fmt
 
+WIDTH = 100  # the width tables aim for when the output is not a terminal (piped, a file)
+GAP = "  "
+MIN_WRAP = 44  # a wrapped column is never narrower than this, even if the table passes WIDTH
 
-def render_report(report: CaseReport, order: Order) -> list[str]:
-    """The case status: each term with its status, due date and one-line reason."""
+Cell = str | Sequence[str]  # one line, or several (one per line, never re-wrapped)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, wrap: int | None = None,
+          width: int = WIDTH) -> list[str]:
+    """A plain-text table: a header row between rule lines, the rows, a closing rule.
+
+    Columns are as wide as their widest cell. Column ``wrap`` (an index) takes what is left of
+    ``width`` (at least :data:`MIN_WRAP`) and its text is wrapped at word boundaries; other
+    cells given as several lines print one per line. No box-drawing characters, so the table
+    reads the same in a terminal, a pipe or a file.
+    """
+    cells = [[[cell] if isinstance(cell, str) else list(cell) or [""] for cell in row]
+             for row in rows]
+    widths = [max([len(header)] + [len(line) for row in cells for line in row[i]])
+              for i, header in enumerate(headers)]
+    if wrap is not None:
+        others = sum(w for i, w in enumerate(widths) if i != wrap) + len(GAP) * (len(headers) - 1)
+        limit = max(MIN_WRAP, len(headers[wrap]), width - others)
+        for row in cells:
+            row[wrap] = [part for line in row[wrap]
+                         for part in (textwrap.wrap(line, limit, break_on_hyphens=False)
+                                      or [""])]
+        widths[wrap] = max([len(headers[wrap])] + [len(line) for row in cells
+                                                   for line in row[wrap]])
+
+    def line(parts: Sequence[str]) -> str:
+        return GAP.join(f"{part:{widths[i]}}" for i, part in enumerate(parts)).rstrip()
+
+    rule = GAP.join("-" * w for w in widths)
+    lines = [rule, line(headers), rule]
+    for row in cells:
+        for n in range(max(len(cell) for cell in row)):
+            lines.append(line([cell[n] if n < len(cell) else "" for cell in row]))
+    lines.append(rule)
+    return lines
+
+
+def _status(finding: TermFinding) -> str:
+    return (finding.status + (" (late)" if finding.late else "")
+            + (" (provisional)" if finding.provisional else ""))
+
+
+def terminal_width() -> int:
+    """The terminal's width (``$COLUMNS`` first), or :data:`WIDTH` when output is piped."""
+    return shutil.get_terminal_size((WIDTH, 24)).columns
+
+
+def render_report(report: CaseReport, order: Order, *, width: int | None = None
+                  ) -> list[str]:
+    """The case status as tables: the terms (status, due date, one-line reason), the
+    violations with the events that prove them, and the pages still out. Long reasons wrap
+    to ``width`` (default: :func:`terminal_width`), but never narrower than
+    :data:`MIN_WRAP`, so a common one-line reason stays on one line."""
+    width = width or terminal_width()
     verdict = "COMPLIANT" if report.compliant else "NOT COMPLIANT"
     lines = [f"{order.caption} — {order.case_number} ({order.court})",
              f"case {report.case}, as of {report.as_of.isoformat()}: {verdict}", ""]
-    width = max(len(t.term.id) for t in report.terms)
-    for finding in report.terms:
-        due = fmt(finding.due_date) if finding.due_date else "—"
-        mark = " (provisional)" if finding.provisional else ""
-        late = " (late)" if finding.late else ""
-        lines.append(f"  {finding.term.id:{width}}  {finding.status + late:15} {due}{mark}")
-        lines.append(f"  {'':{width}}  {finding.reason()}")
-        if finding.outstanding:
-            lines.append(f"  {'':{width}}  still out: {', '.join(finding.outstanding)}")
+    lines.append("Terms")
+    lines += table(["Term", "Kind", "Status", "Due", "Reason"],
+                   [[f.term.id, f.term.kind, _status(f),
+                     fmt(f.due_date) if f.due_date else "—", f.reason()]
+                    for f in report.terms], wrap=4, width=width)
+    lines += ["", "Violations"]
     if report.violations:
-        lines += ["", "Violations:"]
-        for violation in report.violations:
-            lines.append(f"  {violation.term}: {violation.reason} "
-                         f"[events: {', '.join(violation.events)}]")
+        lines += table(["Term", "Reason", "Events"],
+                       [[v.term, v.reason, list(v.events)] for v in report.violations],
+                       wrap=1, width=width)
+    else:
+        lines.append("No violations.")
+    out = [f for f in report.terms if f.outstanding]
+    if out:
+        lines += ["", "Pages still out"]
+        lines += table(["Term", "Pages"], [[f.term.id, ", ".join(f.outstanding)] for f in out],
+                       wrap=1, width=width)
     return lines
 
 
