@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from tipstaff import daemon_cli, store_cli
+from tipstaff import daemon_cli, store_cli, web_cli
 from tipstaff.engine.calendar import list_courts, load_court
 from tipstaff.engine.errors import InputError, TipstaffError
 from tipstaff.engine.evaluate import Evaluator
@@ -209,6 +209,7 @@ def courts() -> None:
 
 store_cli.register(app)
 daemon_cli.register(app)
+web_cli.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

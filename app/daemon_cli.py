@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select as core_select
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from tipstaff.engine.errors import InputError
 from tipstaff.engine.events import parse_events_jsonl
@@ -19,9 +19,10 @@ from tipstaff.scheduler import logs
 from tipstaff.scheduler.clock import Clock, RealClock, SimulatedClock
 from tipstaff.scheduler.daemon import Daemon
 from tipstaff.scheduler.dispatch import Channels
+from tipstaff.scheduler.health import health
 from tipstaff.scheduler.notify import EmailChannel, SmtpSettings, WebhookChannel
 from tipstaff.store import outbox, repo
-from tipstaff.store.models import DaemonRow, PartyRow
+from tipstaff.store.models import PartyRow
 from tipstaff.store_cli import ACTOR, _engine, database_option
 from tipstaff.when import parse_when
 
@@ -108,30 +109,11 @@ def register(app: click.Group) -> None:
     def daemon_status(ctx: click.Context, as_json: bool, stale_minutes: int) -> None:
         """Are reminders flowing? Exit 0 when healthy, 1 when not."""
         engine = _engine(ctx.obj["database"])
-        wall = dt.datetime.now(UTC)
         with Session(engine) as session:
-            daemons = list(session.exec(select(DaemonRow)).all())
-            leaders = [d for d in daemons if d.role == "leader"]
-            clock_now = leaders[0].clock_utc.replace(tzinfo=UTC) if leaders else wall
-            figures = outbox.counts(session, now=clock_now,
-                                    stale_after=dt.timedelta(minutes=stale_minutes))
-        problems = []
-        fresh = [d for d in leaders
-                 if (wall - d.beat_utc.replace(tzinfo=UTC)).total_seconds() < 120]
-        if not fresh:
-            problems.append("no leading daemon has written a heartbeat in the last 2 minutes")
-        if figures["stale"]:
-            problems.append(f"{figures['stale']} message(s) due more than {stale_minutes} "
-                            "minutes ago are still unsent")
-        report: dict[str, Any] = {
-            "healthy": not problems, "problems": problems, "outbox": figures,
-            "daemons": [{"name": d.name, "role": d.role, "pid": d.pid, "clock": d.clock,
-                         "beat_age_seconds": round((wall - d.beat_utc.replace(tzinfo=UTC))
-                                                   .total_seconds(), 1),
-                         "clock_now": d.clock_utc.replace(tzinfo=UTC).isoformat(),
-                         "sent": d.sent, "failures": d.failures, "last_error": d.last_error,
-                         "last_sent": d.last_sent_utc.replace(tzinfo=UTC).isoformat()
-                         if d.last_sent_utc else None} for d in daemons]}
+            report = health(session, wall=dt.datetime.now(UTC),
+                            stale_after=dt.timedelta(minutes=stale_minutes))
+        problems = report["problems"]
+        figures = report["outbox"]
         if as_json:
             click.echo(json.dumps(report, indent=2))
         else:

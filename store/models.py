@@ -187,3 +187,61 @@ class DaemonRow(SQLModel, table=True):
     sent: int = 0
     failures: int = 0
     last_error: str | None = None
+
+
+class UserRow(SQLModel, table=True):
+    """A person who signs in to the web pages or calls the API."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=200)
+    name: str
+    password_hash: str  # scrypt$n$r$p$salt$digest (hex)
+    is_admin: bool = False
+    active: bool = True
+    created_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class MembershipRow(SQLModel, table=True):
+    """A user's role on one case: counsel, coordinator or auditor."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    case_id: str = Field(foreign_key="cases.id", index=True, max_length=200)
+    role: str
+    party_id: str | None = None  # the case party this user acts for, if any
+
+
+class SecretRow(SQLModel, table=True):
+    """A bearer secret, stored as its SHA-256: an API token, a browser session, or a
+    calendar feed (per user, or per case)."""
+
+    __tablename__ = "secrets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True, max_length=64)
+    kind: str  # api_token | session | feed
+    user_id: int = Field(foreign_key="users.id", index=True)
+    case_id: str | None = None  # feeds: one case; None: all the user's cases
+    label: str = ""
+    csrf: str | None = None  # sessions: the form token
+    created_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))
+    expires_utc: dt.datetime | None = Field(default=None,
+                                            sa_column=Column(DateTime, nullable=True))
+    revoked: bool = False
+
+
+class AckRow(SQLModel, table=True):
+    """Someone acknowledged an alert (an outbox row, by key)."""
+
+    __tablename__ = "acks"
+    __table_args__ = (UniqueConstraint("alert_key", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_key: str = Field(index=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id")
+    at_utc: dt.datetime = Field(sa_column=Column(DateTime, nullable=False))

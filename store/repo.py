@@ -69,6 +69,25 @@ def add_audit(session: Session, *, at: dt.datetime, actor: str, action: str, sub
     return row
 
 
+def add_audit_many(session: Session, *, records: list[dict[str, Any]]) -> None:
+    """Append several audit records (each: ``at``, ``actor``, ``action``, ``subject``,
+    ``detail``) to the chain with one read and one insert."""
+    if not records:
+        return
+    _lock(session, "tipstaff-audit")
+    last = session.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
+    prev = last.hash if last else GENESIS
+    rows = []
+    for record in records:
+        row = AuditRow(at_utc=_naive_utc(record["at"]), actor=record["actor"],
+                       action=record["action"], subject=record["subject"],
+                       detail=json.dumps(record.get("detail") or {}, sort_keys=True,
+                                         ensure_ascii=False), prev_hash=prev, hash="")
+        row.hash = prev = _digest(prev, _audit_payload(row))
+        rows.append(row.model_dump(exclude={"seq"}))
+    session.execute(AuditRow.__table__.insert(), rows)  # type: ignore[attr-defined]
+
+
 def _audit_payload(row: AuditRow) -> dict[str, Any]:
     return {"at": row.at_utc.isoformat(), "actor": row.actor, "action": row.action,
             "subject": row.subject, "detail": row.detail}
