@@ -37,3 +37,7 @@ def tipstaff(tmp_path: Path) -> Run:
         return result
 
     return run
+
+
+# Helpers shared by several test modules (tests/web_server.py) are importable by name.
+sys.path.insert(0, str(Path(__file__).parent))

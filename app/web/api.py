@@ -24,7 +24,7 @@ from tipstaff.when import as_of
 router = APIRouter(prefix="/api/v1")
 Caller = Annotated[Principal, Depends(api_principal)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
 At = Annotated[str | None, Query(description="As of this date (YYYY-MM-DD, end of that day "
                                              "in the court's zone) or ISO 8601 instant; "
                                              "default now.")]
