@@ -29,7 +29,8 @@ UTC = dt.UTC
 SESSION_COOKIE = "tipstaff_session"
 SESSION_LIFETIME = dt.timedelta(hours=8)
 LOGIN_WINDOW = 15 * 60.0
-LOGIN_FAILURES_ALLOWED = 5
+LOGIN_FAILURES_ALLOWED = 5  # per user name
+ADDRESS_FAILURES_ALLOWED = 30  # per address: an office behind one NAT shares it
 
 
 class ApiError(HTTPException):
@@ -47,7 +48,7 @@ class LoginRequired(Exception):
 
 @dataclass
 class LoginLimiter:
-    """At most five failed sign-ins per user name and per address in 15 minutes."""
+    """At most five failed sign-ins per user name, and thirty per address, in 15 minutes."""
 
     failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,7 +62,9 @@ class LoginLimiter:
     def blocked(self, *keys: str) -> bool:
         now = time.monotonic()
         with self.lock:
-            return any(len(self._recent(k, now)) >= LOGIN_FAILURES_ALLOWED for k in keys)
+            return any(len(self._recent(k, now)) >= (
+                ADDRESS_FAILURES_ALLOWED if k.startswith("ip:") else LOGIN_FAILURES_ALLOWED)
+                for k in keys)
 
     def failed(self, *keys: str) -> None:
         now = time.monotonic()
