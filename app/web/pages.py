@@ -4,6 +4,7 @@ acknowledgment, calendar feed addresses. Forms carry a per-session CSRF token.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from importlib import resources
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -169,11 +170,24 @@ def _custody_context(request: Request, case_id: str) -> dict[str, Any]:
     evaluated = w.evaluations.case(case_id, now())
     with Session(w.engine) as session:
         parties = [p for p in parties_of(session, case_id) if p.active]
-    outstanding = sorted({p for t in evaluated.report.terms for p in t.outstanding},
-                         key=bates.sort_key)
+    produced = {p for d in evaluated.order.documents.values() for p in d.produced_pages()}
+    outstanding = sorted(_pages_only((p for t in evaluated.report.terms
+                                      for p in t.outstanding), produced), key=bates.sort_key)
     return {"case": case_id, "caption": evaluated.case.caption, "zone": evaluated.case.zone,
-            "parties": parties, "outstanding": bates.render(bates.pages(outstanding))
-            if outstanding else [], "outstanding_pages": outstanding}
+            "parties": parties, "outstanding": bates.render(outstanding),
+            "outstanding_pages": outstanding}
+
+
+def _pages_only(entries: Iterable[str], produced: set[str]) -> set[str]:
+    """The produced Bates pages among outstanding entries (ranges expanded; physical items,
+    such as a DVD, are not pages and are left out)."""
+    found: set[str] = set()
+    for entry in entries:
+        try:
+            found |= bates.pages([entry]) & produced
+        except (DataError, ValueError):
+            continue
+    return found
 
 
 @router.get("/cases/{case_id}/custody", response_class=HTMLResponse)
