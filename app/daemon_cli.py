@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,38 @@ def channels_from_environment() -> Channels:
                     escalation_webhook=escalation)
 
 
+class WebChild:
+    """``tipstaff serve`` as a child of the daemon, restarted if it dies. A separate process
+    because durable_rules must stay on one thread: the web server evaluates on its own."""
+
+    def __init__(self, http: str, database: str | None) -> None:
+        host, _, port = http.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.UsageError(f"--http {http!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+        self.command = [sys.executable, "-m", "tipstaff.cli", "serve", "--host", host,
+                        "--port", port, *(["--database", database] if database else [])]
+        self._stopping = threading.Event()
+        self._process = subprocess.Popen(self.command)
+        self._watch = threading.Thread(target=self._supervise, daemon=True)
+        self._watch.start()
+
+    def _supervise(self) -> None:
+        log = logging.getLogger("tipstaff.daemon")
+        while not self._stopping.wait(1.0):
+            if self._process.poll() is not None:
+                log.error("the web server exited; restarting it", extra={"fields": {
+                    "code": self._process.returncode}})
+                self._process = subprocess.Popen(self.command)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+
+
 def register(app: click.Group) -> None:
     """Add the daemon, alerts and party commands."""
 
@@ -75,12 +111,15 @@ def register(app: click.Group) -> None:
                   "(default host:pid).")
     @click.option("--base-url", envvar="TIPSTAFF_BASE_URL", default="http://localhost:8080",
                   show_default=True, help="Link base in messages.")
+    @click.option("--http", "http", envvar="TIPSTAFF_HTTP", metavar="HOST:PORT",
+                  help="Also serve the HTTP API and pages (a supervised `tipstaff serve` "
+                       "child process), e.g. 127.0.0.1:8080.")
     @click.option("--log-level", envvar="TIPSTAFF_LOG_LEVEL", default="INFO",
                   type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), show_default=True)
     @click.pass_context
     def daemon(ctx: click.Context, database: str | None, simulate_from: str | None,
                speed: float, until_text: str | None, replay: str | None, sweep_seconds: float,
-               name: str | None, base_url: str, log_level: str) -> None:
+               name: str | None, base_url: str, http: str | None, log_level: str) -> None:
         """Run in the foreground: keep deadlines current and deliver reminders and alerts."""
         if ctx.invoked_subcommand is not None:
             ctx.obj = {"database": database}
@@ -99,7 +138,12 @@ def register(app: click.Group) -> None:
                         base_url=base_url, sweep_seconds=sweep_seconds, name=name,
                         replay=events, until=until)
         runner.install_signal_handlers()
-        runner.run()
+        web = WebChild(http, database) if http else None
+        try:
+            runner.run()
+        finally:
+            if web is not None:
+                web.stop()
 
     @daemon.command("status")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")

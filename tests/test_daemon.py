@@ -443,3 +443,30 @@ def test_two_daemons_on_postgres_fail_over_without_loss_or_duplicate(
         admin.dispose()
     assert [m["Subject"] for m in smtp.messages] == [
         "[Tipstaff] west-v-dizon: reminder — opposition-deadline due 2013-11-14"]
+
+
+def test_the_daemon_serves_http_and_its_health_says_reminders_flow(tmp_path: Path,
+                                                                    smtp: SmtpSink) -> None:
+    """`tipstaff daemon --http` runs the web server as a supervised child; /healthz is 200
+    while a leader beats and nothing due waits, and the child stops with the daemon."""
+    import httpx
+
+    home = Home(tmp_path / "home", smtp.url)
+    port = _free_port()
+    runner = home.daemon("--sweep-seconds", "0.5", "--http", f"127.0.0.1:{port}")
+
+    def healthy() -> bool:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json()["healthy"] is True
+
+    try:
+        _wait(healthy, timeout=60)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        runner.wait(15)
+    assert runner.returncode == 0
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
