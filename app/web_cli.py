@@ -40,20 +40,26 @@ def register(app: click.Group) -> None:
     @click.option("--insecure-cookies", is_flag=True, envvar="TIPSTAFF_INSECURE_COOKIES",
                   help="Send the session cookie over plain HTTP too (never in production; "
                        "browsers accept Secure cookies from localhost anyway).")
+    @click.option("--workers", envvar="TIPSTAFF_HTTP_WORKERS", type=click.IntRange(1, 64),
+                  default=1, show_default=True,
+                  help="Worker processes (each evaluates on its own engine thread).")
     def serve(database: str | None, host: str, port: int, base_url: str | None,
-              insecure_cookies: bool) -> None:
+              insecure_cookies: bool, workers: int) -> None:
         """Serve the HTTP API (/api/v1, OpenAPI at /api/openapi.json) and the web pages."""
         import uvicorn
 
         from tipstaff.scheduler import logs
-        from tipstaff.web.server import create_app
 
+        _engine(database)  # refuse an uninitialised or newer store before forking workers
         logs.configure(os.environ.get("TIPSTAFF_LOG_LEVEL", "INFO"))
-        application = create_app(_engine(database),
-                                 base_url=base_url or f"http://{host}:{port}",
-                                 secure_cookies=not insecure_cookies)
-        uvicorn.run(application, host=host, port=port, log_level="warning",
-                    proxy_headers=True, server_header=False)
+        # Workers are separate processes: they read their settings from the environment.
+        if database:
+            os.environ["TIPSTAFF_DATABASE_URL"] = database
+        os.environ["TIPSTAFF_BASE_URL"] = base_url or f"http://{host}:{port}"
+        os.environ["TIPSTAFF_INSECURE_COOKIES"] = "1" if insecure_cookies else ""
+        uvicorn.run("tipstaff.web.server:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level="warning", proxy_headers=True,
+                    server_header=False)
 
     @app.group()
     def user() -> None:

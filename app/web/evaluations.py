@@ -103,6 +103,31 @@ class Evaluations:
         events) and return its result."""
         return self._pool.submit(function, *args, **kwargs).result()
 
+    def peek(self, case_id: str, at: dt.datetime) -> Evaluated | None:
+        """The cached evaluation when still valid at ``at`` (one small query), else None."""
+        with self._lock:
+            entry = self._cache.get(case_id)
+        if entry is None or not entry.valid_from <= at < entry.valid_until:
+            return None
+        with Session(self.engine) as session:
+            through = int(session.execute(core_select(func.coalesce(func.max(EVENTS.c.seq), 0))
+                                          .where(EVENTS.c.case_id == case_id)).scalar() or 0)
+        if through != entry.through_seq:
+            return None
+        report = dataclasses.replace(entry.value.report, as_of=at)
+        return dataclasses.replace(entry.value, report=report)
+
+    async def case_async(self, case_id: str, at: dt.datetime) -> Evaluated:
+        """:meth:`case` for async routes: a valid cached answer at once, else the
+        evaluation off the event loop."""
+        from starlette.concurrency import run_in_threadpool
+
+        cached = self.peek(case_id, at)
+        if cached is not None:
+            return cached
+        evaluated: Evaluated = await run_in_threadpool(self.case, case_id, at)
+        return evaluated
+
     def case(self, case_id: str, at: dt.datetime) -> Evaluated:
         """The case evaluated at ``at`` (from the cache when still valid)."""
         with Session(self.engine) as session:

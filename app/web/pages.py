@@ -28,12 +28,14 @@ from tipstaff.web.security import (
     check_csrf,
     now,
     page_session,
+    page_session_async,
     web,
 )
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("tipstaff.web") / "templates"))
 HORIZON = dt.timedelta(days=14)
+TIMELINE = 50  # events shown on the case page unless all are asked for
 
 
 def parties_of(session: Session, case_id: str) -> list[PartyRow]:
@@ -99,6 +101,9 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectRespo
             session.add(stored)
     web(request).audit.record(actor=principal.username, action="logout", subject="login",
                               detail={})
+    from tipstaff.web.security import forget_secret
+
+    forget_secret(request.cookies.get(SESSION_COOKIE, ""), "session")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -148,21 +153,28 @@ def dashboard(request: Request) -> HTMLResponse:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: str) -> HTMLResponse:
-    principal, row = page_session(request)
+async def case_page(request: Request, case_id: str) -> HTMLResponse:
+    # Async like the status API: a cached case is rendered on the event loop (~5 ms).
+    principal, row = await page_session_async(request)
     role = authorize(request, principal, case_id)
     w = web(request)
-    evaluated = w.evaluations.case(case_id, now())
-    versions: dict[str, list[Any]] = {}
+    evaluated = await w.evaluations.case_async(case_id, now())
+    versions = _versions(w, case_id)
+    return _render(request, "case.html", {
+        "principal": principal, "csrf": row.csrf, "role": role,
+        "v": views.case_view(evaluated, versions, timeline_limit=None
+                             if request.query_params.get("events") == "all" else TIMELINE),
+        "may_record": principal.may_record(case_id, "documents_returned"),
+        "notice": request.query_params.get("notice")})
+
+
+def _versions(w: Any, case_id: str) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
     with Session(w.engine) as session:
         for d in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case_id)
                               .order_by(col(DeadlineRow.version))).all():
-            versions.setdefault(d.term_id, []).append(d)
-    return _render(request, "case.html", {
-        "principal": principal, "csrf": row.csrf, "role": role,
-        "v": views.case_view(evaluated, versions),
-        "may_record": principal.may_record(case_id, "documents_returned"),
-        "notice": request.query_params.get("notice")})
+            found.setdefault(d.term_id, []).append(d)
+    return found
 
 
 def _custody_context(request: Request, case_id: str) -> dict[str, Any]:

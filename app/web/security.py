@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from tipstaff.store import access
 from tipstaff.store.access import Principal
@@ -99,21 +100,59 @@ def now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+# Resolved secrets are remembered for a moment: three queries per request otherwise cost
+# more than serving a cached status. A revoked token or changed role takes effect within
+# PRINCIPAL_TTL seconds.
+PRINCIPAL_TTL = 2.0
+_principals: dict[tuple[str, str], tuple[float, tuple[Principal, SecretRow]]] = {}
+_principals_lock = threading.Lock()
+
+
+def _remembered(value: str, kind: str) -> tuple[Principal, SecretRow] | None:
+    with _principals_lock:
+        cached = _principals.get((kind, access.digest(value)))
+    if cached is not None and time.monotonic() - cached[0] < PRINCIPAL_TTL:
+        return cached[1]
+    return None
+
+
+async def _from_secret_async(engine: Engine, value: str, kind: str
+                             ) -> tuple[Principal, SecretRow] | None:
+    """:func:`_from_secret` without a thread hop when the answer is remembered."""
+    return _remembered(value, kind) or await run_in_threadpool(_from_secret, engine, value,
+                                                               kind)
+
+
 def _from_secret(engine: Engine, value: str, kind: str) -> tuple[Principal, SecretRow] | None:
+    key = (kind, access.digest(value))
+    remembered = _remembered(value, kind)
+    if remembered is not None:
+        return remembered
     with Session(engine) as session:
         found = access.resolve_secret(session, value=value, kind=kind, at=now())
         if found is None:
             return None
         row, user = found
-        return access.principal(session, user), row
+        result = access.principal(session, user), row
+    with _principals_lock:
+        if len(_principals) > 10_000:
+            _principals.clear()
+        _principals[key] = (time.monotonic(), result)
+    return result
 
 
-def api_principal(request: Request) -> Principal:
+def forget_secret(value: str, kind: str) -> None:
+    """Drop a secret from the moment's memory (sign-out takes effect at once)."""
+    with _principals_lock:
+        _principals.pop((kind, access.digest(value)), None)
+
+
+async def api_principal(request: Request) -> Principal:
     """The caller of an API route: a bearer token, or a browser session (reads only)."""
     w = web(request)
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        found = _from_secret(w.engine, header[7:].strip(), "api_token")
+        found = await _from_secret_async(w.engine, header[7:].strip(), "api_token")
         if found is None:
             w.audit.record(actor="anonymous", action="access.deny", subject=request.url.path,
                            detail={"reason": "invalid or revoked token"})
@@ -121,11 +160,21 @@ def api_principal(request: Request) -> Principal:
         return found[0]
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and request.method == "GET":
-        found = _from_secret(w.engine, cookie, "session")
+        found = await _from_secret_async(w.engine, cookie, "session")
         if found is not None:
             return found[0]
     raise ApiError(401, "authentication required: send 'Authorization: Bearer <token>' "
                         "(create one with `tipstaff token create USER`)")
+
+
+async def page_session_async(request: Request) -> tuple[Principal, SecretRow]:
+    """:func:`page_session` for async routes."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    found = await _from_secret_async(web(request).engine, cookie, "session") if cookie \
+        else None
+    if found is None:
+        raise LoginRequired
+    return found
 
 
 def page_session(request: Request) -> tuple[Principal, SecretRow]:

@@ -99,3 +99,19 @@ def create_app(engine: Engine, *, base_url: str = "http://localhost:8080",
         return pages.not_found(request, ApiError(status, str(exc)))
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application as configured by ``tipstaff serve`` through the environment (what
+    each uvicorn worker process calls): ``TIPSTAFF_DATABASE_URL`` (else the SQLite file under
+    ``TIPSTAFF_HOME``), ``TIPSTAFF_BASE_URL``, ``TIPSTAFF_INSECURE_COOKIES``."""
+    import os
+
+    from tipstaff.store import db
+    from tipstaff.store_cli import default_url
+
+    engine = db.open_store(os.environ.get("TIPSTAFF_DATABASE_URL") or default_url())
+    insecure = os.environ.get("TIPSTAFF_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+    return create_app(engine, base_url=os.environ.get("TIPSTAFF_BASE_URL",
+                                                      "http://localhost:8080"),
+                      secure_cookies=not insecure)

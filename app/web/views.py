@@ -94,9 +94,29 @@ def documents_view(evaluated: Evaluated) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-def case_view(evaluated: Evaluated, versions: dict[str, list[Any]]) -> dict[str, Any]:
-    """Everything the case page shows."""
+_DOCUMENTS: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+
+
+def documents_cached(evaluated: Evaluated) -> list[dict[str, Any]]:
+    """:func:`documents_view`, remembered per case, last event and day (it walks every
+    event's pages: most of a page view for a case with a long history)."""
+    key = (evaluated.case.id, evaluated.through_seq, evaluated.report.as_of.date().isoformat())
+    found = _DOCUMENTS.get(key)
+    if found is None:
+        if len(_DOCUMENTS) > 1000:
+            _DOCUMENTS.clear()
+        found = _DOCUMENTS[key] = documents_view(evaluated)
+    return found
+
+
+def case_view(evaluated: Evaluated, versions: dict[str, list[Any]],
+              timeline_limit: int | None = None) -> dict[str, Any]:
+    """Everything the case page shows; the timeline newest first, cut to
+    ``timeline_limit`` events when given."""
     order, report, case = evaluated.order, evaluated.report, evaluated.case
+    recent = evaluated.events[::-1]
+    if timeline_limit is not None:
+        recent = recent[:timeline_limit]
     return {
         "case": case.id, "caption": order.caption, "number": order.case_number,
         "court": order.court, "as_of": report.as_of.isoformat(),
@@ -105,8 +125,9 @@ def case_view(evaluated: Evaluated, versions: dict[str, list[Any]]) -> dict[str,
                   "judge": order.judge, "sha256": order.sha256},
         "terms": [term_view(t, versions.get(t.term.id, [])) for t in report.terms],
         "violations": [v.to_dict() for v in report.violations],
-        "documents": documents_view(evaluated),
-        "timeline": [event_view(e) for e in evaluated.events],
+        "documents": documents_cached(evaluated),
+        "timeline": [event_view(e) for e in recent],
+        "events_total": len(evaluated.events),
     }
 
 
