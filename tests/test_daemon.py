@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import resources
@@ -29,11 +28,10 @@ from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
+from pgtools import drop_database, require_database
 
 TIPSTAFF = Path(sys.executable).parent / "tipstaff"
 EVENTS = str(resources.files("tipstaff.rules").joinpath("orders", "west-v-dizon.events.jsonl"))
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ADDRESSES = {"west": "west@example.test", "defense-counsel": "counsel@example.test",
              "litigation-coordinator": "coordinator@example.test"}
 # Every reminder the whole West v. Dizon timeline sends (term, kind, label, recipient).
@@ -385,28 +383,12 @@ def test_webhook_is_signed_and_carries_a_stable_id(tmp_path: Path, smtp: SmtpSin
     assert smtp.messages == []
 
 
-def _postgres_database() -> str | None:
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"tipstaff_daemon_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
-        return f"postgresql://postgres@127.0.0.1:5432/{name}"
-    except Exception:
-        return None
-
-
 @pytest.mark.postgres
 def test_two_daemons_on_postgres_fail_over_without_loss_or_duplicate(
         tmp_path: Path, smtp: SmtpSink) -> None:
     """(f) Two daemons share PostgreSQL; the leader is killed before the 7-day reminder is
     due; the follower takes over well within 30 s and sends it exactly once."""
-    url = _postgres_database()
-    if url is None:
-        if os.environ.get("TIPSTAFF_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required here but 127.0.0.1:5432 is not reachable")
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    url = require_database("tipstaff_daemon")
     home = Home(tmp_path / "home", smtp.url, database=url)
     args = ["--simulate-from", "2013-11-07T16:59:00Z", "--speed", "6", "--sweep-seconds",
             "0.5"]
@@ -436,11 +418,7 @@ def test_two_daemons_on_postgres_fail_over_without_loss_or_duplicate(
         if second is not None:
             second.send_signal(signal.SIGTERM)
             second.wait(10)
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} "
-                                    "WITH (FORCE)"))
-        admin.dispose()
+        drop_database(url)
     assert [m["Subject"] for m in smtp.messages] == [
         "[Tipstaff] west-v-dizon: reminder — opposition-deadline due 2013-11-14"]
 

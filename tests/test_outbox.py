@@ -23,9 +23,9 @@ WEST_TEXT = resources.files("tipstaff.rules").joinpath("orders", "west-v-dizon.y
 ORDER_DAY = dt.datetime(2013, 11, 4, 16, tzinfo=UTC)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Engine:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def _opened(path: Path) -> Engine:
+    """A store with West v. Dizon loaded and evaluated on the day the order was entered."""
+    engine = db.make_engine(f"sqlite:///{path}")
     db.init(engine)
     with Session(engine) as session, session.begin():
         repo.add_order(session, order=WEST, content=WEST_TEXT, at=ORDER_DAY)
@@ -35,6 +35,11 @@ def store(tmp_path: Path) -> Engine:
         repo.add_findings(session, case=case, report=report, through_seq=through,
                           at=ORDER_DAY)
     return engine
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Engine:
+    return _opened(tmp_path / "store.sqlite3")
 
 
 def _rows(engine: Engine) -> list[OutboxRow]:
@@ -100,15 +105,7 @@ def test_per_order_policy_override(store: Engine, tmp_path: Path,
                       '      - {to: ["role:litigation_coordinator"], when: days_before, '
                       'days: [2]}\n')
     monkeypatch.setenv("TIPSTAFF_REMINDERS", str(policy))
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}")
-    db.init(engine)
-    with Session(engine) as session, session.begin():
-        repo.add_order(session, order=WEST, content=WEST_TEXT, at=ORDER_DAY)
-        case, _ = repo.open_case(session, case_id="west-v-dizon", order=WEST,
-                                 zone="America/Los_Angeles", at=ORDER_DAY)
-        report, through = service.evaluate_case(session, case, ORDER_DAY)
-        repo.add_findings(session, case=case, report=report, through_seq=through,
-                          at=ORDER_DAY)
+    engine = _opened(tmp_path / "other.sqlite3")
     rows = _rows(engine)
     assert [(r.term_id, r.label, r.recipient, r.fire_utc) for r in rows] == [
         ("opposition-deadline", "2 days before", "litigation-coordinator",

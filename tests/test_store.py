@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from importlib import resources
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, text
+from pgtools import drop_database, require_database
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -22,22 +21,9 @@ from tipstaff.engine.order import load_bundled_order
 from tipstaff.store import db, repo
 from tipstaff.store.models import EventRow
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC)
 WEST = load_bundled_order("west-v-dizon")
 WEST_TEXT = resources.files("tipstaff.rules").joinpath("orders", "west-v-dizon.yaml").read_text()
-
-
-def _postgres_url() -> str | None:
-    try:
-        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        name = f"tipstaff_test_{uuid.uuid4().hex[:10]}"
-        with engine.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-        engine.dispose()
-        return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    except Exception:
-        return None
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -48,23 +34,13 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.sqlite3'}"
     else:
-        found = _postgres_url()
-        if found is None:
-            if os.environ.get("TIPSTAFF_REQUIRE_POSTGRES"):
-                pytest.fail("PostgreSQL is required here (TIPSTAFF_REQUIRE_POSTGRES) but "
-                            "127.0.0.1:5432 is not reachable")
-            pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-        url = found
+        url = require_database("tipstaff_test")
     engine = db.make_engine(url)
     db.init(engine)
     yield engine
     engine.dispose()
     if request.param == "postgres":
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} "
-                                    "WITH (FORCE)"))
-        admin.dispose()
+        drop_database(url)
 
 
 def _timeline() -> list[Event]:
