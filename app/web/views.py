@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tipstaff.engine import bates
 from tipstaff.engine.evaluate import TermFinding, flatten
@@ -120,6 +121,8 @@ def case_view(evaluated: Evaluated, versions: dict[str, list[Any]],
     return {
         "case": case.id, "caption": order.caption, "number": order.case_number,
         "court": order.court, "as_of": report.as_of.isoformat(),
+        "as_of_local": report.as_of.astimezone(ZoneInfo(case.zone)).strftime(
+            "%a %Y-%m-%d %H:%M %Z"),
         "compliant": report.compliant,
         "order": {"title": order.title, "entered": order.entered.isoformat(),
                   "judge": order.judge, "sha256": order.sha256},
