@@ -97,7 +97,8 @@ def register(app: click.Group) -> None:
     @click.option("--simulate-from", "simulate_from", envvar="TIPSTAFF_SIMULATE_FROM",
                   help="Run on a simulated clock starting at this instant (ISO 8601; a plain "
                        "date is midnight UTC).")
-    @click.option("--speed", type=float, default=1.0, show_default=True,
+    @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0,
+                  show_default=True,
                   envvar="TIPSTAFF_SPEED", help="Simulated seconds per real second.")
     @click.option("--until", "until_text", envvar="TIPSTAFF_UNTIL",
                   help="Stop once the clock reaches this instant and nothing is due.")

@@ -448,3 +448,18 @@ def test_the_daemon_serves_http_and_its_health_says_reminders_flow(tmp_path: Pat
     assert runner.returncode == 0
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--simulate-from", "2013-11-04", "--speed", "0"], "--speed"),
+    (["--simulate-from", "garbage"], "'garbage' is not a real date"),
+    (["--replay", EVENTS], "--replay needs --simulate-from"),
+    (["--speed", "10"], "--speed needs --simulate-from"),
+    (["--http", "nonsense"], "expected HOST:PORT"),
+])
+def test_daemon_usage_mistakes_are_one_line(tipstaff: Any, args: list[str],
+                                            words: str) -> None:
+    result = tipstaff("daemon", *args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert words in result.stderr and "Traceback" not in result.stderr
