@@ -57,14 +57,18 @@ def channels_from_environment() -> Channels:
                     escalation_webhook=escalation)
 
 
+def _http_address(http: str) -> tuple[str, str]:
+    host, _, port = http.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.UsageError(f"--http {http!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return host, port
+
+
 class WebChild:
     """``tipstaff serve`` as a child of the daemon, restarted if it dies. A separate process
     because durable_rules must stay on one thread: the web server evaluates on its own."""
 
-    def __init__(self, http: str, database: str | None) -> None:
-        host, _, port = http.rpartition(":")
-        if not host or not port.isdigit():
-            raise click.UsageError(f"--http {http!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    def __init__(self, host: str, port: str, database: str | None) -> None:
         self.command = [sys.executable, "-m", "tipstaff.cli", "serve", "--host", host,
                         "--port", port, *(["--database", database] if database else [])]
         self._stopping = threading.Event()
@@ -129,6 +133,7 @@ def register(app: click.Group) -> None:
             raise click.UsageError("--replay needs --simulate-from")
         if speed != 1.0 and not simulate_from:
             raise click.UsageError("--speed needs --simulate-from")
+        address = _http_address(http) if http else None
         clock: Clock = (SimulatedClock(_instant(simulate_from, "--simulate-from"), speed)
                         if simulate_from else RealClock())
         until = _instant(until_text, "--until") if until_text else None
@@ -139,7 +144,7 @@ def register(app: click.Group) -> None:
                         base_url=base_url, sweep_seconds=sweep_seconds, name=name,
                         replay=events, until=until)
         runner.install_signal_handlers()
-        web = WebChild(http, database) if http else None
+        web = WebChild(*address, database) if address else None
         try:
             runner.run()
         finally:
