@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from tipstaff.engine.errors import InputError
@@ -26,7 +25,6 @@ from tipstaff.scheduler.dispatch import Channels
 from tipstaff.scheduler.health import health
 from tipstaff.scheduler.notify import EmailChannel, SmtpSettings, WebhookChannel
 from tipstaff.store import outbox, repo
-from tipstaff.store.models import PartyRow
 from tipstaff.store_cli import ACTOR, _engine, database_option
 from tipstaff.when import parse_when
 
@@ -195,7 +193,7 @@ def register(app: click.Group) -> None:
                 repo.get_case(session, case_id=case_id)
             rows = outbox.list_rows(session, case_id=case_id, state=state, limit=limit)
         for row in rows:
-            item = _alert_dict(row)
+            item = outbox.alert_view(row)
             if as_json:
                 click.echo(json.dumps(item, sort_keys=True))
             else:
@@ -220,7 +218,7 @@ def register(app: click.Group) -> None:
         engine = _engine(database)
         with Session(engine) as session:
             repo.get_case(session, case_id=case_id)
-            for p in _parties(session, case_id):
+            for p in repo.parties(session, case_id=case_id):
                 click.echo(f"{p.party_id:24} {'active' if p.active else 'REMOVED':8} "
                            f"{p.roles:40} email={p.email or '-'} webhook={p.webhook or '-'}")
 
@@ -253,20 +251,13 @@ def register(app: click.Group) -> None:
         _update_party(database, case_id, party_id, "party.remove", {"active": False})
 
 
-def _parties(session: Session, case_id: str) -> list[PartyRow]:
-    table = PartyRow.__table__  # type: ignore[attr-defined]
-    ids = session.execute(core_select(table.c.id).where(table.c.case_id == case_id)
-                          .order_by(table.c.party_id)).scalars()
-    return [row for row_id in ids if (row := session.get(PartyRow, row_id)) is not None]
-
-
 def _update_party(database: str | None, case_id: str, party_id: str, action: str,
                   values: dict[str, Any]) -> None:
     engine = _engine(database)
     now = dt.datetime.now(UTC)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         repo.get_case(session, case_id=case_id)
-        parties = {p.party_id: p for p in _parties(session, case_id)}
+        parties = {p.party_id: p for p in repo.parties(session, case_id=case_id)}
         row = parties.get(party_id)
         if row is None:
             from tipstaff.engine.datafile import suggest
@@ -280,15 +271,3 @@ def _update_party(database: str | None, case_id: str, party_id: str, action: str
                        detail={"party": party_id, **values})
     click.echo(f"{action.split('.')[1]}: {case_id}/{party_id} "
                + ", ".join(f"{k}={v}" for k, v in values.items()))
-
-
-def _alert_dict(row: Any) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.replace(tzinfo=UTC).isoformat() if value else None
-
-    return {"id": row.key, "case": row.case_id, "term": row.term_id, "kind": row.kind,
-            "label": row.label, "recipient": row.recipient, "state": row.state,
-            "planned_for": iso(row.fire_utc), "due_date": row.due_date.isoformat()
-            if row.due_date else None, "deadline_version": row.deadline_version,
-            "attempts": row.attempts, "channel": row.channel, "escalated": row.escalated,
-            "sent_at": iso(row.sent_utc), "late": row.late, "last_error": row.last_error}

@@ -6,7 +6,7 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 
-from tipstaff.engine.evaluate import CaseReport, TermFinding, flatten
+from tipstaff.engine.evaluate import CaseReport, TermFinding
 from tipstaff.engine.order import Order
 from tipstaff.engine.timecalc import fmt
 
@@ -103,9 +103,7 @@ def explain_finding(finding: TermFinding) -> list[str]:
         lines += ["", "Reading:", f"  {term.notes}"]
     if finding.events:
         lines += ["", f"Events relied on: {', '.join(finding.events)}"]
-    steps = flatten(finding.anchor_steps)
-    if finding.deadline is not None:
-        steps += finding.deadline.steps
+    steps = finding.derivation()
     if steps:
         lines += ["", "Date:"]
         lines += [f"  [{s.rule}] {s.text}" for s in steps]

@@ -79,6 +79,13 @@ class TermFinding:
     provisional: bool = False
     late: bool = False  # performed, but after the deadline (also listed as a violation)
 
+    def derivation(self) -> list[Step]:
+        """Every step of the date's derivation: the anchor's, then the period's."""
+        steps = flatten(self.anchor_steps)
+        if self.deadline is not None:
+            steps += self.deadline.steps
+        return steps
+
     def reason(self) -> str:
         """A one-line reason for reports."""
         if self.notes:
@@ -129,6 +136,26 @@ class CaseReport:
                 "compliant": self.compliant,
                 "terms": [t.to_dict() for t in self.terms],
                 "violations": [v.to_dict() for v in self.violations]}
+
+
+OPEN_STATUSES = frozenset({"pending", "overdue"})
+
+
+def next_change(report: CaseReport, events: Sequence[Event], zone: str, at: dt.datetime
+                ) -> dt.datetime | None:
+    """The first instant after ``at`` at which ``report`` could change with no new event:
+    just after an open deadline's last moment, or when a recorded future event takes effect
+    (None: never, on what is recorded)."""
+    candidates = []
+    for finding in report.terms:
+        if finding.status in OPEN_STATUSES and finding.deadline is not None:
+            # Via the timestamp: pendulum's DateTime loses a datetime.timezone on addition.
+            after = (dt.datetime.fromtimestamp(finding.deadline.due_at.timestamp(), dt.UTC)
+                     + dt.timedelta(seconds=1))
+            if after > at:
+                candidates.append(after)
+    candidates += [moment for event in events if (moment := event.instant(zone)) > at]
+    return min(candidates, default=None)
 
 
 # -- compiling an order to rules --------------------------------------------------------------

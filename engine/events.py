@@ -87,6 +87,13 @@ class Event:
             return self.occurred_at.astimezone(ZoneInfo(zone)).date()
         return self.occurred_at
 
+    def instant(self, zone: str) -> dt.datetime:
+        """When the event counts, in UTC: its instant, or the start of its day in ``zone``."""
+        moment = self.occurred_at
+        if isinstance(moment, dt.datetime):
+            return moment.astimezone(dt.UTC)
+        return dt.datetime.combine(moment, dt.time(), tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+
     def sort_key(self, zone: str) -> tuple[dt.date, str, str]:
         """Chronological order; a date-only event sorts at the start of its day."""
         moment = self.occurred_at

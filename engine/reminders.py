@@ -36,8 +36,6 @@ RETURN_EVENTS = frozenset({"documents_returned", "documents_destroyed"})
 # Message kinds, as stored in the outbox and shown by `tipstaff alerts list`.
 KIND_OF_WHEN = {"triggered": "notice", "days_before": "reminder", "on_the_day": "due_today",
                 "overdue_daily": "overdue", "violation": "violation"}
-# Statuses whose deadline still needs doing.
-OPEN_STATUSES = frozenset({"pending", "overdue"})
 
 
 @dataclass(frozen=True, slots=True)

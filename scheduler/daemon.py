@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, func
@@ -35,14 +34,14 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from tipstaff.engine.evaluate import next_change
 from tipstaff.engine.events import Event
-from tipstaff.engine.reminders import OPEN_STATUSES
 from tipstaff.scheduler import leader
 from tipstaff.scheduler.clock import Clock
 from tipstaff.scheduler.dispatch import Channels, Dispatcher
 from tipstaff.store import db, outbox, repo, service
 from tipstaff.store.db import StoreError
-from tipstaff.store.models import CaseRow, DaemonRow, EventRow
+from tipstaff.store.models import CaseRow, DaemonRow, EventRow, naive_utc
 
 UTC = dt.UTC
 log = logging.getLogger("tipstaff.daemon")
@@ -52,17 +51,6 @@ FOLLOWER_POLL_SECONDS = 2.0
 CASES = CaseRow.__table__  # type: ignore[attr-defined]
 EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _instant(event: Event, zone: str) -> dt.datetime:
-    """When an event counts: its instant, or the start of its day in the court's zone."""
-    moment = event.occurred_at
-    if isinstance(moment, dt.datetime):
-        return moment.astimezone(UTC)
-    return dt.datetime.combine(moment, dt.time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 class Daemon:
@@ -76,7 +64,7 @@ class Daemon:
         self.clock = clock
         self.sweep_seconds = sweep_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.replay = sorted(replay, key=lambda e: _instant(e, "UTC"))
+        self.replay = sorted(replay, key=lambda e: e.instant("UTC"))
         self.until = until
         self.dispatcher = Dispatcher(engine, me=self.name, channels=channels,
                                      base_url=base_url, late_after=outbox.policy().late_after,
@@ -209,7 +197,7 @@ class Daemon:
 
     def _replay(self, now: dt.datetime) -> None:
         due: list[Event] = []
-        while self.replay and _instant(self.replay[0], "UTC") <= now:
+        while self.replay and self.replay[0].instant("UTC") <= now:
             due.append(self.replay.pop(0))
         if due:
             recorded = service.record_events(self.engine, due, at=now, actor=self.name)
@@ -250,33 +238,17 @@ class Daemon:
                 order = repo.order_of(session, case=cases[case_id])
                 report = service.evaluator().evaluate(order, events, at=now, case_id=case_id)
                 items.append((cases[case_id], report, through))
-                self._next_eval[case_id] = self._next_instant(report, events,
-                                                              cases[case_id].zone, now)
+                # Again when its findings can next change by themselves, or for the daily
+                # re-check.
+                change = next_change(report, events, cases[case_id].zone, now)
+                recheck = now + RECHECK_EVERY
+                self._next_eval[case_id] = min(recheck, change) if change else recheck
             changed = repo.add_findings_many(session, items=items, at=now,
                                              record_unchanged=False)
         if changed:
             log.info("deadlines changed", extra={"fields": {"cases": len(batch),
                                                             "new_versions": changed}})
         return len(due) > len(batch)
-
-    @staticmethod
-    def _next_instant(report: Any, events: Sequence[Event], zone: str, now: dt.datetime
-                      ) -> dt.datetime:
-        """When this case's findings can next change without a new event: a due instant
-        passing, a known future event taking effect, or the daily re-check."""
-        candidates = [now + RECHECK_EVERY]
-        for finding in report.terms:
-            if finding.status in OPEN_STATUSES and finding.deadline is not None:
-                # Via the timestamp: pendulum's DateTime loses a datetime.timezone on addition.
-                due_at = (dt.datetime.fromtimestamp(finding.deadline.due_at.timestamp(), UTC)
-                          + dt.timedelta(seconds=1))
-                if due_at > now:
-                    candidates.append(due_at)
-        for event in events:
-            moment = _instant(event, zone)
-            if moment > now:
-                candidates.append(moment)
-        return min(candidates)
 
     # -- heartbeat and alarm -----------------------------------------------------------------
 
@@ -287,15 +259,15 @@ class Daemon:
             if row is None:
                 row = DaemonRow(name=self.name, host=socket.gethostname(), pid=os.getpid(),
                                 role=self._role, clock=self.clock.description,
-                                started_utc=_naive(wall), beat_utc=_naive(wall),
-                                clock_utc=_naive(now))
+                                started_utc=naive_utc(wall), beat_utc=naive_utc(wall),
+                                clock_utc=naive_utc(now))
             row.role = self._role
-            row.beat_utc = _naive(wall)
-            row.clock_utc = _naive(now)
-            row.last_tick_utc = _naive(now)
+            row.beat_utc = naive_utc(wall)
+            row.clock_utc = naive_utc(now)
+            row.last_tick_utc = naive_utc(now)
             row.sent = self.dispatcher.sent
             row.failures = self.dispatcher.failures
-            row.last_sent_utc = (_naive(self.dispatcher.last_sent)
+            row.last_sent_utc = (naive_utc(self.dispatcher.last_sent)
                                  if self.dispatcher.last_sent else None)
             row.last_error = self._last_error
             session.add(row)
@@ -337,7 +309,7 @@ class Daemon:
         if self._next_eval:
             candidates.append(min(self._next_eval.values()))
         if self.replay:
-            candidates.append(_instant(self.replay[0], "UTC"))
+            candidates.append(self.replay[0].instant("UTC"))
         if self.until is not None:
             candidates.append(self.until)
         target = min(candidates) if candidates else None

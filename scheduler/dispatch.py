@@ -29,11 +29,11 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from tipstaff.engine.reminders import OPEN_STATUSES
+from tipstaff.engine.evaluate import OPEN_STATUSES
 from tipstaff.scheduler.messages import Message, build
 from tipstaff.scheduler.notify import DeliveryError, EmailChannel, LogChannel, WebhookChannel
 from tipstaff.store import outbox, repo
-from tipstaff.store.models import FindingRow, PartyRow
+from tipstaff.store.models import FindingRow, PartyRow, naive_utc
 
 UTC = dt.UTC
 log = logging.getLogger("tipstaff.dispatch")
@@ -53,9 +53,6 @@ class Channels:
     escalation_webhook: str | None = None  # operator's URL for escalations
     log: LogChannel = field(default_factory=LogChannel)
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -258,7 +255,7 @@ class Dispatcher:
         attempts = row.attempts + 1
         if error is None:
             late = now - row.fire_utc.replace(tzinfo=UTC) > self.late_after
-            delivered.append({"id": row.id, "sent": _naive(now), "key": row.key,
+            delivered.append({"id": row.id, "sent": naive_utc(now), "key": row.key,
                               "case": row.case_id, "term": row.term_id,
                               "kind": row.kind, "recipient": row.recipient,
                               "channel": channel, "late": late, "attempts": attempts})
@@ -271,7 +268,7 @@ class Dispatcher:
         self.failures += 1
         outbox.set_state(session, row_id=row.id, claimed_by=self.me, values={
             "state": "pending", "claimed_by": None, "last_error": error,
-            "next_attempt_utc": _naive(now + backoff(attempts))})
+            "next_attempt_utc": naive_utc(now + backoff(attempts))})
         escalate = (not row.escalated and row.channel is None and (
             attempts >= ESCALATE_AFTER_ATTEMPTS or row.kind in ("overdue", "violation")
             or (row.due_utc is not None
@@ -282,8 +279,8 @@ class Dispatcher:
             copy = {c: getattr(row, c) for c in row._fields if c != "id"}
             copy.update(key=hashlib.sha256(f"{row.key}|escalation".encode()).hexdigest(),
                         channel=alternative, state="pending", attempts=0,
-                        next_attempt_utc=_naive(now), label=f"{row.label} (escalated: "
-                        f"{channel} failing)", created_utc=_naive(now), last_error=None,
+                        next_attempt_utc=naive_utc(now), label=f"{row.label} (escalated: "
+                        f"{channel} failing)", created_utc=naive_utc(now), last_error=None,
                         claimed_by=None, escalated=False,
                         detail=json.dumps({**json.loads(row.detail),
                                            "escalation_of": row.key}, sort_keys=True))

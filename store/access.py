@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from tipstaff.engine.datafile import suggest
 from tipstaff.engine.errors import InputError
 from tipstaff.store import repo
-from tipstaff.store.models import MembershipRow, SecretRow, UserRow
+from tipstaff.store.models import MembershipRow, SecretRow, UserRow, naive_utc
 
 UTC = dt.UTC
 ROLES = ("counsel", "coordinator", "auditor")
@@ -31,9 +31,6 @@ CUSTODY_EVENTS = frozenset({"document_viewed", "documents_returned", "documents_
                             "item_delivered", "material_retrieved"})
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def hash_password(password: str) -> str:
@@ -91,7 +88,7 @@ def add_user(session: Session, *, username: str, name: str, password: str, admin
     if session.exec(select(UserRow).where(UserRow.username == username)).first():
         raise InputError(f"user {username!r} already exists")
     row = UserRow(username=username, name=name, password_hash=hash_password(password),
-                  is_admin=admin, created_utc=_naive(at))
+                  is_admin=admin, created_utc=naive_utc(at))
     session.add(row)
     session.flush()
     return row
@@ -150,9 +147,9 @@ def create_secret(session: Session, *, user: UserRow, kind: str, at: dt.datetime
     value = prefix + secrets.token_urlsafe(32)
     assert user.id is not None
     row = SecretRow(digest=digest(value), kind=kind, user_id=user.id, case_id=case_id,
-                    label=label, created_utc=_naive(at),
+                    label=label, created_utc=naive_utc(at),
                     csrf=secrets.token_urlsafe(24) if kind == "session" else None,
-                    expires_utc=_naive(at + lifetime) if lifetime else None)
+                    expires_utc=naive_utc(at + lifetime) if lifetime else None)
     session.add(row)
     session.flush()
     return value, row
@@ -165,7 +162,7 @@ def resolve_secret(session: Session, *, value: str, kind: str, at: dt.datetime
                                                SecretRow.kind == kind)).first()
     if row is None or row.revoked:
         return None
-    if row.expires_utc is not None and row.expires_utc <= _naive(at):
+    if row.expires_utc is not None and row.expires_utc <= naive_utc(at):
         return None
     user = session.get(UserRow, row.user_id)
     if user is None or not user.active:

@@ -15,6 +15,11 @@ from sqlalchemy import Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    """An aware instant as the stores keep it: naive UTC (see the module docstring)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 class OrderRow(SQLModel, table=True):
     """An order file as loaded: its exact text and content hash (what a finding relied on)."""
 

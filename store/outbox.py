@@ -30,17 +30,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tipstaff.engine.calendar import load_court
-from tipstaff.engine.evaluate import CaseReport
+from tipstaff.engine.evaluate import OPEN_STATUSES, CaseReport
 from tipstaff.engine.order import Order
 from tipstaff.engine.reminders import (
-    OPEN_STATUSES,
     Planned,
     Policy,
     load_policy,
     plan_deadline,
     plan_violation,
 )
-from tipstaff.store.models import CaseRow, DeadlineRow, OutboxRow, PartyRow
+from tipstaff.store.models import CaseRow, DeadlineRow, OutboxRow, PartyRow, naive_utc
 
 UTC = dt.UTC
 OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
@@ -53,9 +52,6 @@ def policy() -> Policy:
     """The reminder policy in force: ``TIPSTAFF_REMINDERS`` (a file), else the bundled one."""
     return load_policy(os.environ.get("TIPSTAFF_REMINDERS") or None)
 
-
-def _naive(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _key(*parts: object) -> str:
@@ -84,14 +80,14 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 def _row(*, case: CaseRow, term_id: str, version: int | None, planned: Planned,
          due_date: dt.date | None, due_utc: dt.datetime | None, detail: dict[str, Any],
          key: str, at: dt.datetime) -> dict[str, Any]:
-    fire = _naive(planned.fire_at)
+    fire = naive_utc(planned.fire_at)
     return {"key": key, "case_id": case.id, "term_id": term_id, "deadline_version": version,
             "kind": planned.kind, "label": planned.label, "recipient": planned.recipient,
             "fire_utc": fire, "due_date": due_date, "due_utc": due_utc, "zone": case.zone,
             "detail": json.dumps(detail, sort_keys=True), "state": "pending",
             "next_attempt_utc": fire, "attempts": 0, "channel": None, "escalated": False,
             "claimed_by": None, "claimed_until_utc": None, "sent_utc": None, "late": False,
-            "last_error": None, "created_utc": _naive(at)}
+            "last_error": None, "created_utc": naive_utc(at)}
 
 
 def cancel_pending(session: Session, *, case_id: str, term_id: str, reason: str) -> int:
@@ -176,7 +172,7 @@ def due_rows(session: Session, *, now: dt.datetime, limit: int) -> list[Any]:
     """Pending rows due at ``now``, oldest first, locked for this transaction (on PostgreSQL
     with SKIP LOCKED, so another daemon's claim never blocks or doubles this one)."""
     query = (core_select(OUTBOX).where(OUTBOX.c.state == "pending",
-                                       OUTBOX.c.next_attempt_utc <= _naive(now))
+                                       OUTBOX.c.next_attempt_utc <= naive_utc(now))
              .order_by(OUTBOX.c.next_attempt_utc, OUTBOX.c.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -215,7 +211,7 @@ def claim(session: Session, *, row_ids: list[int], me: str, now: dt.datetime) ->
     """Mark rows 'sending' by ``me`` (one statement for the batch)."""
     if row_ids:
         session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(row_ids)).values(
-            state="sending", claimed_by=me, claimed_until_utc=_naive(now),
+            state="sending", claimed_by=me, claimed_until_utc=naive_utc(now),
             attempts=OUTBOX.c.attempts + 1))
 
 
@@ -255,6 +251,19 @@ def list_rows(session: Session, *, case_id: str | None = None, state: str | None
     return list(session.execute(query.limit(limit)))
 
 
+def alert_view(row: Any) -> dict[str, Any]:
+    """An outbox row as `tipstaff alerts list --json` and the API show it."""
+    def iso(value: dt.datetime | None) -> str | None:
+        return value.replace(tzinfo=UTC).isoformat() if value else None
+
+    return {"id": row.key, "case": row.case_id, "term": row.term_id, "kind": row.kind,
+            "label": row.label, "recipient": row.recipient, "state": row.state,
+            "planned_for": iso(row.fire_utc), "due_date": row.due_date.isoformat()
+            if row.due_date else None, "deadline_version": row.deadline_version,
+            "attempts": row.attempts, "channel": row.channel, "escalated": row.escalated,
+            "sent_at": iso(row.sent_utc), "late": row.late, "last_error": row.last_error}
+
+
 def counts(session: Session, *, now: dt.datetime, stale_after: dt.timedelta
            ) -> dict[str, int]:
     """Health figures: rows by state, and pending rows due longer than ``stale_after``."""
@@ -264,7 +273,7 @@ def counts(session: Session, *, now: dt.datetime, stale_after: dt.timedelta
         by_state[state] = int(number)
     stale = session.execute(core_select(func.count()).where(
         OUTBOX.c.state.in_(("pending", "sending")),
-        OUTBOX.c.next_attempt_utc < _naive(now - stale_after))).scalar()
+        OUTBOX.c.next_attempt_utc < naive_utc(now - stale_after))).scalar()
     failing = session.execute(core_select(func.count()).where(
         OUTBOX.c.state == "pending", OUTBOX.c.attempts > 0)).scalar()
     return {**by_state, "stale": int(stale or 0), "failing": int(failing or 0)}

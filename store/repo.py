@@ -18,7 +18,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from tipstaff.engine.datafile import suggest
-from tipstaff.engine.evaluate import CaseReport, flatten
+from tipstaff.engine.evaluate import CaseReport
 from tipstaff.engine.events import Event
 from tipstaff.engine.order import Order, load_order_text
 from tipstaff.store import outbox
@@ -31,14 +31,12 @@ from tipstaff.store.models import (
     FindingRow,
     OrderRow,
     PartyRow,
+    naive_utc,
 )
 
 GENESIS = "0" * 64
 UTC = dt.UTC
 
-
-def _naive_utc(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _digest(prev: str, payload: dict[str, Any]) -> str:
@@ -61,7 +59,7 @@ def add_audit(session: Session, *, at: dt.datetime, actor: str, action: str, sub
     last = session.exec(select(AuditRow).order_by(col(AuditRow.seq).desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     body = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False)
-    row = AuditRow(at_utc=_naive_utc(at), actor=actor, action=action, subject=subject,
+    row = AuditRow(at_utc=naive_utc(at), actor=actor, action=action, subject=subject,
                    detail=body, prev_hash=prev, hash="")
     row.hash = _digest(prev, _audit_payload(row))
     session.add(row)
@@ -79,7 +77,7 @@ def add_audit_many(session: Session, *, records: list[dict[str, Any]]) -> None:
     prev = last.hash if last else GENESIS
     rows = []
     for record in records:
-        row = AuditRow(at_utc=_naive_utc(record["at"]), actor=record["actor"],
+        row = AuditRow(at_utc=naive_utc(record["at"]), actor=record["actor"],
                        action=record["action"], subject=record["subject"],
                        detail=json.dumps(record.get("detail") or {}, sort_keys=True,
                                          ensure_ascii=False), prev_hash=prev, hash="")
@@ -101,7 +99,7 @@ def add_order(session: Session, *, order: Order, content: str, at: dt.datetime) 
     if existing:
         return existing
     row = OrderRow(order_id=order.id, version=order.version, sha256=order.sha256,
-                   source=order.source, content=content, loaded_utc=_naive_utc(at))
+                   source=order.source, content=content, loaded_utc=naive_utc(at))
     session.add(row)
     session.flush()
     return row
@@ -118,7 +116,7 @@ def open_case(session: Session, *, case_id: str, order: Order, zone: str, at: dt
                              f"order ({existing.order_sha256[:12]})")
         return existing, False
     row = CaseRow(id=case_id, order_sha256=order.sha256, court=order.court, zone=zone,
-                  caption=order.caption, opened_utc=_naive_utc(at))
+                  caption=order.caption, opened_utc=naive_utc(at))
     session.add(row)
     session.flush()
     for party in order.parties.values():
@@ -173,7 +171,7 @@ def _event_values(case: CaseRow, event: Event, at: dt.datetime) -> dict[str, Any
     moment = event.occurred_at
     utc = offset = day = None
     if isinstance(moment, dt.datetime):
-        utc = _naive_utc(moment)
+        utc = naive_utc(moment)
         delta = moment.utcoffset()
         offset = int(delta.total_seconds() // 60) if delta is not None else 0
     else:
@@ -182,7 +180,7 @@ def _event_values(case: CaseRow, event: Event, at: dt.datetime) -> dict[str, Any
             "occurred_utc": utc, "occurred_offset_min": offset, "occurred_date": day,
             "zone": case.zone,
             "data": json.dumps(dict(event.data), sort_keys=True, ensure_ascii=False),
-            "recorded_utc": _naive_utc(at), "prev_hash": "", "hash": ""}
+            "recorded_utc": naive_utc(at), "prev_hash": "", "hash": ""}
 
 
 def to_event(row: Any) -> Event:
@@ -298,7 +296,7 @@ def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport
     """
     if not items:
         return 0
-    recorded = _naive_utc(at)
+    recorded = naive_utc(at)
     table = DeadlineRow.__table__  # type: ignore[attr-defined]
     latest: dict[tuple[str, str], Any] = {}
     for row in session.execute(core_select(table.c.id, table.c.case_id, table.c.term_id,
@@ -314,14 +312,12 @@ def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport
             if (previous is not None and previous.due_date == finding.due_date
                     and previous.status == finding.status):
                 continue
-            steps = flatten(finding.anchor_steps)
-            if finding.deadline is not None:
-                steps += finding.deadline.steps
+            steps = finding.derivation()
             new_rows.append({
                 "case_id": case.id, "term_id": finding.term.id,
                 "version": previous.version + 1 if previous else 1,
                 "due_date": finding.due_date,
-                "due_utc": (_naive_utc(finding.deadline.due_at)
+                "due_utc": (naive_utc(finding.deadline.due_at)
                             if finding.deadline is not None else None),
                 "zone": case.zone, "status": finding.status,
                 "explanation": json.dumps({"reason": finding.reason(),
@@ -336,7 +332,7 @@ def add_findings_many(session: Session, *, items: list[tuple[CaseRow, CaseReport
     if kept:
         session.execute(FindingRow.__table__.insert(), [  # type: ignore[attr-defined]
             {"case_id": case.id, "order_sha256": case.order_sha256, "through_seq": through,
-             "as_of_utc": _naive_utc(report.as_of), "compliant": report.compliant,
+             "as_of_utc": naive_utc(report.as_of), "compliant": report.compliant,
              "payload": json.dumps(report.to_dict(), sort_keys=True), "recorded_utc": recorded}
             for case, report, through in kept])
     outbox.plan(session, orders={case.id: order_of(session, case=case) for case, _, _ in items},
@@ -352,6 +348,21 @@ def get_cases(session: Session, *, case_ids: list[str]) -> dict[str, CaseRow]:
     for case_id in case_ids:
         if case_id not in found:
             get_case(session, case_id=case_id)  # raises the explanatory error
+    return found
+
+
+def parties(session: Session, *, case_id: str) -> list[PartyRow]:
+    """The case's parties (removed ones included), by id."""
+    return list(session.exec(select(PartyRow).where(PartyRow.case_id == case_id)
+                             .order_by(col(PartyRow.party_id))).all())
+
+
+def deadline_histories(session: Session, *, case_id: str) -> dict[str, list[DeadlineRow]]:
+    """Per term, every version of its deadline, oldest first."""
+    found: dict[str, list[DeadlineRow]] = {}
+    for row in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case_id)
+                            .order_by(col(DeadlineRow.version))).all():
+        found.setdefault(row.term_id, []).append(row)
     return found
 
 

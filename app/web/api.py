@@ -17,7 +17,7 @@ from tipstaff.engine.errors import DataError, InputError
 from tipstaff.engine.events import Event, event_from_json
 from tipstaff.store import outbox, repo, service
 from tipstaff.store.access import Principal
-from tipstaff.store.models import AckRow, CaseRow, DeadlineRow, EventRow, FindingRow, OrderRow
+from tipstaff.store.models import AckRow, CaseRow, EventRow, FindingRow, OrderRow
 from tipstaff.web import views
 from tipstaff.web.security import ApiError, api_principal, authorize, now, web
 from tipstaff.when import as_of
@@ -89,9 +89,7 @@ def case(request: Request, case_id: str, principal: Caller) -> dict[str, Any]:
     with Session(web(request).engine) as session:
         row = repo.get_case(session, case_id=case_id)
         order = repo.order_of(session, case=row)
-        from tipstaff.web.pages import parties_of
-
-        parties = parties_of(session, case_id)
+        parties = repo.parties(session, case_id=case_id)
     return {"id": row.id, "caption": row.caption, "number": order.case_number,
             "court": row.court, "zone": row.zone, "role": role,
             "order": {"id": order.id, "version": order.version, "sha256": order.sha256,
@@ -114,12 +112,8 @@ async def status(request: Request, case_id: str, principal: Caller, at: At = Non
 
 
 def _versions(request: Request, case_id: str) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
     with Session(web(request).engine) as session:
-        for row in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case_id)
-                                .order_by(col(DeadlineRow.version))).all():
-            found.setdefault(row.term_id, []).append(row)
-    return found
+        return dict(repo.deadline_histories(session, case_id=case_id))
 
 
 @router.get("/cases/{case_id}/deadlines", summary="Every term with its date's derivation")
@@ -236,9 +230,7 @@ def findings(request: Request, case_id: str, principal: Caller, limit: Limit = 2
 
 
 def _alert(row: Any, acked: set[str]) -> dict[str, Any]:
-    from tipstaff.daemon_cli import _alert_dict
-
-    return {**_alert_dict(row), "acknowledged": row.key in acked}
+    return {**outbox.alert_view(row), "acknowledged": row.key in acked}
 
 
 @router.get("/cases/{case_id}/alerts", summary="Reminders and alerts of the case")

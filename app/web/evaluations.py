@@ -21,10 +21,9 @@ from sqlalchemy import Engine, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
-from tipstaff.engine.evaluate import CaseReport
+from tipstaff.engine.evaluate import CaseReport, next_change
 from tipstaff.engine.events import Event
 from tipstaff.engine.order import Order
-from tipstaff.engine.reminders import OPEN_STATUSES
 from tipstaff.store import repo, service
 from tipstaff.store.models import CaseRow, EventRow
 
@@ -51,28 +50,16 @@ class _Entry:
     value: Evaluated
 
 
-def _instant(event: Event, zone: ZoneInfo) -> dt.datetime:
-    moment = event.occurred_at
-    if isinstance(moment, dt.datetime):
-        return moment.astimezone(UTC)
-    return dt.datetime.combine(moment, dt.time(), tzinfo=zone).astimezone(UTC)
-
-
 def valid_until(report: CaseReport, events: list[Event], zone: str, at: dt.datetime
                 ) -> dt.datetime:
-    """The first instant after ``at`` at which ``report`` could change without an event."""
+    """The first instant after ``at`` at which ``report`` could change without an event:
+    :func:`~tipstaff.engine.evaluate.next_change`, or the end of the local day its notes
+    speak of."""
     tz = ZoneInfo(zone)
-    local = at.astimezone(tz)
-    end_of_day = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(),
-                                     tzinfo=tz).astimezone(UTC)
-    candidates = [end_of_day]
-    for finding in report.terms:
-        if finding.status in OPEN_STATUSES and finding.deadline is not None:
-            due = dt.datetime.fromtimestamp(finding.deadline.due_at.timestamp(), UTC)
-            if due > at:
-                candidates.append(due)
-    candidates += [moment for e in events if (moment := _instant(e, tz)) > at]
-    return min(candidates)
+    end_of_day = dt.datetime.combine(at.astimezone(tz).date() + dt.timedelta(days=1),
+                                     dt.time(), tzinfo=tz).astimezone(UTC)
+    change = next_change(report, events, zone, at)
+    return min(end_of_day, change) if change is not None else end_of_day
 
 
 class Evaluations:
@@ -103,6 +90,11 @@ class Evaluations:
         events) and return its result."""
         return self._pool.submit(function, *args, **kwargs).result()
 
+    def _through(self, session: Session, case_id: str) -> int:
+        """The case's last event sequence number (0: none)."""
+        return int(session.execute(core_select(func.coalesce(func.max(EVENTS.c.seq), 0))
+                                   .where(EVENTS.c.case_id == case_id)).scalar() or 0)
+
     def peek(self, case_id: str, at: dt.datetime) -> Evaluated | None:
         """The cached evaluation when still valid at ``at`` (one small query), else None."""
         with self._lock:
@@ -110,10 +102,8 @@ class Evaluations:
         if entry is None or not entry.valid_from <= at < entry.valid_until:
             return None
         with Session(self.engine) as session:
-            through = int(session.execute(core_select(func.coalesce(func.max(EVENTS.c.seq), 0))
-                                          .where(EVENTS.c.case_id == case_id)).scalar() or 0)
-        if through != entry.through_seq:
-            return None
+            if self._through(session, case_id) != entry.through_seq:
+                return None
         report = dataclasses.replace(entry.value.report, as_of=at)
         return dataclasses.replace(entry.value, report=report)
 
@@ -130,16 +120,11 @@ class Evaluations:
 
     def case(self, case_id: str, at: dt.datetime) -> Evaluated:
         """The case evaluated at ``at`` (from the cache when still valid)."""
+        cached = self.peek(case_id, at)
+        if cached is not None:
+            return cached
         with Session(self.engine) as session:
             case = repo.get_case(session, case_id=case_id)
-            through = int(session.execute(core_select(func.coalesce(func.max(EVENTS.c.seq), 0))
-                                          .where(EVENTS.c.case_id == case_id)).scalar() or 0)
-            with self._lock:
-                entry = self._cache.get(case_id)
-            if (entry is not None and entry.through_seq == through
-                    and entry.valid_from <= at < entry.valid_until):
-                report = dataclasses.replace(entry.value.report, as_of=at)
-                return dataclasses.replace(entry.value, report=report)
             order = repo.order_of(session, case=case)
             events, through = repo.list_events(session, case_id=case_id)
         report = self.evaluate(order, events, at, case_id)

@@ -17,7 +17,6 @@ from icalendar import Alarm, Calendar
 from icalendar import Event as IcsEvent
 from sqlmodel import Session, col, select
 
-from tipstaff.engine.evaluate import flatten
 from tipstaff.store import access
 from tipstaff.store.models import DeadlineRow
 from tipstaff.web.security import ApiError, now, web
@@ -74,9 +73,7 @@ def feed(request: Request, token: str) -> Response:
             event.add("dtend", day + dt.timedelta(days=1))
             event.add("summary", f"{case_id}: {finding.term.id} due"
                                  + (" (provisional)" if finding.provisional else ""))
-            steps = flatten(finding.anchor_steps)
-            if finding.deadline is not None:
-                steps += finding.deadline.steps
+            steps = finding.derivation()
             event.add("description", "\n".join(
                 [finding.term.action, f"{finding.term.citation.label()}: "
                  f"\u201c{finding.term.citation.text}\u201d", f"Status: {finding.status}. "

@@ -17,15 +17,17 @@ from sqlmodel import Session, col, select
 from tipstaff.engine import bates
 from tipstaff.engine.errors import DataError
 from tipstaff.engine.events import event_from_json
-from tipstaff.store import access, outbox, service
-from tipstaff.store.models import AckRow, CaseRow, DeadlineRow, PartyRow
+from tipstaff.store import access, outbox, repo, service
+from tipstaff.store.models import AckRow, CaseRow, SecretRow, UserRow
 from tipstaff.web import views
+from tipstaff.web.api import ack_alert
 from tipstaff.web.security import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
     ApiError,
     authorize,
     check_csrf,
+    forget_secret,
     now,
     page_session,
     page_session_async,
@@ -36,11 +38,6 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("tipstaff.web") / "templates"))
 HORIZON = dt.timedelta(days=14)
 TIMELINE = 50  # events shown on the case page unless all are asked for
-
-
-def parties_of(session: Session, case_id: str) -> list[PartyRow]:
-    return list(session.exec(select(PartyRow).where(PartyRow.case_id == case_id)
-                             .order_by(col(PartyRow.party_id))).all())
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200
@@ -66,8 +63,6 @@ def login(request: Request, username: Annotated[str, Form()] = "",
                                                "error": "Too many failed attempts; try "
                                                         "again in 15 minutes."}, 429)
     with Session(w.engine) as session, session.begin():
-        from tipstaff.store.models import UserRow
-
         user = session.exec(select(UserRow).where(UserRow.username == username)).first()
         if user is None or not user.active or not access.check_password(password,
                                                                         user.password_hash):
@@ -93,16 +88,12 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> RedirectRespo
     principal, row = page_session(request)
     check_csrf(row, csrf)
     with Session(web(request).engine) as session, session.begin():
-        from tipstaff.store.models import SecretRow
-
         stored = session.get(SecretRow, row.id)
         if stored is not None:
             stored.revoked = True
             session.add(stored)
     web(request).audit.record(actor=principal.username, action="logout", subject="login",
                               detail={})
-    from tipstaff.web.security import forget_secret
-
     forget_secret(request.cookies.get(SESSION_COOKIE, ""), "session")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -141,9 +132,7 @@ def dashboard(request: Request) -> HTMLResponse:
                   and today <= t.due_date <= today + HORIZON):
                 due.append(item)
         violations += [{"case": case.id, **v.to_dict()} for v in report.violations]
-    from tipstaff.daemon_cli import _alert_dict
-
-    alerts = [{**_alert_dict(r)} for r in alert_rows]
+    alerts = [outbox.alert_view(r) for r in alert_rows]
     alerts.sort(key=lambda a: a["planned_for"], reverse=True)
     due.sort(key=lambda d: str(d["due_date"]))
     return _render(request, "dashboard.html", {
@@ -159,7 +148,8 @@ async def case_page(request: Request, case_id: str) -> HTMLResponse:
     role = authorize(request, principal, case_id)
     w = web(request)
     evaluated = await w.evaluations.case_async(case_id, now())
-    versions = _versions(w, case_id)
+    with Session(w.engine) as session:
+        versions = dict(repo.deadline_histories(session, case_id=case_id))
     return _render(request, "case.html", {
         "principal": principal, "csrf": row.csrf, "role": role,
         "v": views.case_view(evaluated, versions, timeline_limit=None
@@ -168,20 +158,11 @@ async def case_page(request: Request, case_id: str) -> HTMLResponse:
         "notice": request.query_params.get("notice")})
 
 
-def _versions(w: Any, case_id: str) -> dict[str, list[Any]]:
-    found: dict[str, list[Any]] = {}
-    with Session(w.engine) as session:
-        for d in session.exec(select(DeadlineRow).where(DeadlineRow.case_id == case_id)
-                              .order_by(col(DeadlineRow.version))).all():
-            found.setdefault(d.term_id, []).append(d)
-    return found
-
-
 def _custody_context(request: Request, case_id: str) -> dict[str, Any]:
     w = web(request)
     evaluated = w.evaluations.case(case_id, now())
     with Session(w.engine) as session:
-        parties = [p for p in parties_of(session, case_id) if p.active]
+        parties = [p for p in repo.parties(session, case_id=case_id) if p.active]
     produced = {p for d in evaluated.order.documents.values() for p in d.produced_pages()}
     outstanding = sorted(_pages_only((p for t in evaluated.report.terms
                                       for p in t.outstanding), produced), key=bates.sort_key)
@@ -290,8 +271,6 @@ def produced_pages(request: Request, case_id: str) -> set[str]:
 def ack(request: Request, key: str, csrf: Annotated[str, Form()] = "") -> RedirectResponse:
     principal, row = page_session(request)
     check_csrf(row, csrf)
-    from tipstaff.web.api import ack_alert
-
     ack_alert(request, principal, key)
     return RedirectResponse("/?notice=Alert acknowledged.", status_code=303)
 
@@ -312,8 +291,6 @@ def calendar_create(request: Request, csrf: Annotated[str, Form()] = "",
         authorize(request, principal, case)
     w = web(request)
     with Session(w.engine) as session, session.begin():
-        from tipstaff.store.models import UserRow
-
         user = session.get(UserRow, principal.user_id)
         assert user is not None
         token, _ = access.create_secret(session, user=user, kind="feed", at=now(),

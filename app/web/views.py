@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tipstaff.engine import bates
-from tipstaff.engine.evaluate import TermFinding, flatten
+from tipstaff.engine.evaluate import TermFinding
 from tipstaff.engine.events import Event
 from tipstaff.web.evaluations import Evaluated
 
@@ -25,10 +25,9 @@ HIDDEN_KEYS = frozenset({"note", "notes", "comment", "description"})
 def term_view(finding: TermFinding, versions: Iterable[Any] = ()) -> dict[str, Any]:
     """One term: status, the order's words, and the full derivation of its date."""
     term = finding.term
-    steps = flatten(finding.anchor_steps)
+    steps = finding.derivation()
     flags: list[dict[str, Any]] = []
     if finding.deadline is not None:
-        steps += finding.deadline.steps
         flags = [{"id": f.id, "text": f.text,
                   "alternative": f.alternative.isoformat() if f.alternative else None}
                  for f in finding.deadline.flags]
